@@ -3,6 +3,7 @@
     motionlab info                                   versions, device, resolved profile, cache location
     motionlab book run   [--profile P] [--chapters 01 03 ...]   execute chapters with papermill
     motionlab book build                             build the HTML book from executed chapters
+    motionlab book freeze [--chapters ...]           store the reference output of '# NBVAL_CHECK_OUTPUT' cells
     motionlab data synth [--profile P] [--out DIR]   build MotionLab-Synth
     motionlab data check DIR                         validate a dataset folder and print its statistics
     motionlab data convert JOINTS_DIR OUT            turn (T, 22, 3) joint arrays + captions into a dataset
@@ -65,6 +66,13 @@ def _cmd_book_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_book_freeze(args: argparse.Namespace) -> int:
+    from motionlab.book import freeze_checked_outputs
+
+    freeze_checked_outputs(chapters=args.chapters, profile=args.profile, timeout=args.timeout)
+    return 0
+
+
 def _cmd_data_synth(args: argparse.Namespace) -> int:
     from motionlab.data.synth.cli import synth_command
 
@@ -116,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--executed", default="_build/executed")
     build.add_argument("--out", default="_build")
     build.set_defaults(func=_cmd_book_build)
+    freeze = book_sub.add_parser("freeze", help="store the output of each '# NBVAL_CHECK_OUTPUT' cell as the "
+                                                "reference nbval compares against (in the cell's metadata)")
+    freeze.add_argument("--chapters", nargs="*", default=None, help="chapter names or number prefixes")
+    freeze.add_argument("--profile", default="smoke")
+    freeze.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
+    freeze.set_defaults(func=_cmd_book_freeze)
 
     data = sub.add_parser("data", help="build, check and convert datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -138,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--skeleton", default="t2m")
     convert.add_argument("--fps", type=float, default=20.0, help="frame rate of the input joints")
     convert.add_argument("--seed", type=int, default=0, help="seed for the train/val/test split")
+    convert.add_argument("--mirror", action="store_true", help="also write left/right mirrored copies (M<NAME>)")
     convert.set_defaults(func=_cmd_data_convert)
 
     gen = sub.add_parser("generate", help="generate a motion from a sentence")

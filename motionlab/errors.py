@@ -15,3 +15,7 @@ class CheckpointError(MotionlabError, ValueError):
 
 class InputError(MotionlabError, ValueError):
     """A user-supplied value (prompt, array shape, option) is not acceptable."""
+
+
+class DatasetWarning(UserWarning):
+    """Something in a dataset was skipped or looks wrong; the message says what and how many."""

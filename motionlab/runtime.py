@@ -172,7 +172,8 @@ def load_or_train(
 
     ``train_fn(workdir)`` trains, writes everything it needs into ``workdir`` and returns the artifact;
     ``load_fn(folder)`` rebuilds it from such a folder.  The folder only becomes visible once training
-    returned, so an interrupted run never leaves a half-written artifact behind.
+    returned, so an interrupted run never leaves a half-written artifact behind; the work folder of an
+    interrupted run is kept and handed to the next attempt, so a ``train_fn`` that checkpoints resumes.
     """
     final = artifact_dir(name, profile, data, config)
     with _file_lock(final.parent / f".{final.name}.lock"):
@@ -180,11 +181,13 @@ def load_or_train(
             if verbose:
                 print(f"[motionlab] loaded cached {name} ({final.name})")
             return load_fn(final)
+        # An interrupted earlier attempt leaves its work folder (and any periodic checkpoint in it) behind:
+        # keep it, so that a train_fn that checkpoints resumes where it stopped.
         work = final.parent / f".{final.name}.tmp"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
+        resuming = work.is_dir()
+        work.mkdir(parents=True, exist_ok=True)
         if verbose:
-            print(f"[motionlab] training {name} ({final.name}) ...")
+            print(f"[motionlab] {'resuming' if resuming else 'training'} {name} ({final.name}) ...")
         start = time.perf_counter()
         artifact = train_fn(work)
         record = {

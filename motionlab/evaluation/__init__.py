@@ -1,1 +1,41 @@
-"""motionlab.evaluation"""
+"""motionlab.evaluation: the text-motion evaluator, the standard metrics, caption metrics and the protocol.
+
+* :mod:`~motionlab.evaluation.metrics` -- FID, R-precision, MM-Dist, Diversity, MultiModality, MPJPE,
+  codebook usage / perplexity, foot sliding.
+* :mod:`~motionlab.evaluation.captions` -- BLEU@1/4, ROUGE-L, CIDEr (coco-caption) and a MiniLM BERTScore.
+* :mod:`~motionlab.evaluation.evaluator` -- the Guo et al. (2022) matcher: ``Evaluator``, ``get_evaluator``.
+* :mod:`~motionlab.evaluation.protocol` -- ``evaluate(generators, evaluator, split, spec)`` with the
+  ground-truth row and mean ± 95 % intervals over replications; presets for each official repository.
+
+Names are imported lazily (``from motionlab.evaluation import fid`` loads only the metrics module).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    **{name: "metrics" for name in (
+        "fid", "frechet_distance", "activation_statistics", "r_precision", "matching_score", "diversity",
+        "multimodality", "mpjpe", "codebook_usage", "perplexity", "code_histogram", "foot_sliding",
+        "euclidean_distance_matrix")},
+    **{name: "captions" for name in ("bleu", "rouge_l", "cider", "bert_score", "caption_metrics",
+                                      "tokenize_caption")},
+    **{name: "evaluator" for name in ("Evaluator", "EvaluatorConfig", "TextMotionMatcher", "get_evaluator")},
+    **{name: "protocol" for name in ("evaluate", "ProtocolOptions", "ProtocolResult", "PRESETS",
+                                      "random_generator")},
+    "load_official_evaluator": "official",
+    "train_evaluator": "train_evaluator",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,1 +1,31 @@
-"""motionlab.generators"""
+"""motionlab.generators: text-to-motion models over motion tokens (one model family per module).
+
+* :mod:`~motionlab.generators.t2m_gpt` -- the T2M-GPT transformer, KV-cache sampling;
+* :mod:`~motionlab.generators.train_t2m_gpt` -- corruption, training, the cached pipeline (:func:`get_t2m_gpt`);
+* :mod:`~motionlab.generators.commands` -- ``motionlab generate``.
+
+Names are imported lazily, so importing one generator does not load the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "T2MGPT": "t2m_gpt", "T2MGPTConfig": "t2m_gpt", "GeneratedTokens": "t2m_gpt", "KVCache": "t2m_gpt",
+    "get_t2m_gpt": "train_t2m_gpt", "T2MGPTPipeline": "train_t2m_gpt", "GeneratedMotions": "train_t2m_gpt",
+    "RandomTokens": "train_t2m_gpt", "corrupt_tokens": "train_t2m_gpt",
+}
+GENERATORS = ("t2m-gpt",)  # names `motionlab generate --model` accepts
+
+__all__ = sorted([*_LAZY, "GENERATORS"])
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,49 @@
+"""Where datasets live and how a chapter's ``data`` parameter turns into a folder.
+
+``data`` is ``"synth"`` (MotionLab-Synth at the profile's size, built on first use), ``"humanml3d"`` or
+``"kit"`` (the real datasets, which a user places under ``data_root()``), or a path to any folder in the
+HumanML3D layout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from motionlab.profiles import Profile, get_profile
+from motionlab.runtime import data_root
+
+REAL_DATASETS = {"humanml3d": "HumanML3D", "kit": "KIT-ML"}
+
+
+def synth_dir(profile: str | Profile = "auto") -> Path:
+    """The default folder of MotionLab-Synth for a profile (``paper`` uses the ``full`` size)."""
+    name = get_profile(profile).name
+    return data_root() / "synth" / ("full" if name == "paper" else name)
+
+
+def resolve_dataset(data: str | Path = "synth", profile: str | Profile = "auto", *, build: bool = True,
+                    seed: int = 0) -> Path:
+    """The dataset folder for a chapter's ``data`` parameter; builds MotionLab-Synth when it is missing."""
+    key = str(data)
+    if key == "synth":
+        folder = synth_dir(profile)
+        if not (folder / "all.txt").exists():
+            if not build:
+                raise FileNotFoundError(f"MotionLab-Synth is not built at {folder}: run `motionlab data synth`")
+            from motionlab.data.synth import build_synth
+
+            prof = get_profile(profile)
+            build_synth(folder, n_motions=prof.data.synth_motions, seed=seed, mirror=prof.data.synth_mirror)
+        return folder
+    if key.lower() in REAL_DATASETS:
+        folder = data_root() / REAL_DATASETS[key.lower()]
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"{REAL_DATASETS[key.lower()]} was not found at {folder}. It cannot be downloaded here (AMASS "
+                f"licence): build it with the official HumanML3D scripts and place it there, or pass its path."
+            )
+        return folder
+    folder = Path(key).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"data={key!r} is neither 'synth', 'humanml3d', 'kit' nor an existing folder")
+    return folder.resolve()

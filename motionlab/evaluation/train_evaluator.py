@@ -1,0 +1,184 @@
+"""Training the text-motion evaluator in two stages, on any dataset in the HumanML3D layout.
+
+1. **Movement autoencoder** -- random ``movement_window``-frame windows of training motions; the encoder
+   learns one code per 4-frame snippet (L1 reconstruction + small sparsity and smoothness terms).
+2. **Matching** -- the encoder is frozen; text and motion encoders learn a shared space with the hinge
+   contrastive loss (positives pulled together, the batch shifted by a random offset in [1, B-1] as
+   negatives pushed beyond ``negative_margin``; the official code draws the offset from [0, B-2], so a
+   batch now and then has its positives as "negatives" -- we skip 0).  Each step draws one caption per
+   motion and the official random crop (2/3 ``(T//4)*4`` frames, 1/3 one snippet shorter, random start),
+   through :class:`~motionlab.data.torch_datasets.TextMotionDataset`.  Every ``eval_every`` steps
+   the val split is embedded with fixed crops, captions and shifts; the weights with the lowest **val loss**
+   are kept (the official selection rule; val R-precision is logged beside it).
+
+Both stages run through :func:`motionlab.training.train`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from motionlab.data.folders import MotionFolder, MotionSplit, Normalizer
+from motionlab.errors import DatasetError
+from motionlab.evaluation.evaluator import (
+    UNIT,
+    Evaluator,
+    EvaluatorConfig,
+    MovementAutoencoder,
+    TextMotionMatcher,
+    padded_width,
+)
+from motionlab.evaluation.metrics import matching_score, r_precision
+from motionlab.profiles import Profile, get_profile
+from motionlab.runtime import rng as make_rng
+from motionlab.text.vocab import OTHER, UNK, WordVocabulary
+
+FEAT_BIAS = 5.0  # root and contact std divided by 5: the evaluator's own normalisation (official meta stats)
+
+
+# ------------------------------------------------------------------------------------- batches
+def pair_collate(vocabulary: WordVocabulary) -> Callable[[list[dict]], dict[str, torch.Tensor]]:
+    """Collate :class:`~motionlab.data.torch_datasets.TextMotionDataset` items for the matcher: token strings
+    -> word ids / POS categories through ``vocabulary``; motions trimmed to the longest crop of the batch."""
+
+    def collate(items: list[dict]) -> dict[str, torch.Tensor]:
+        encoded = [vocabulary.encode_tokens(item["tokens"][1:item["sent_len"] - 1]) for item in items]  # drop sos/eos
+        width = max(len(w) for w, _ in encoded)
+        word_ids = torch.full((len(items), width), vocabulary.index[UNK], dtype=torch.long)
+        pos_ids = torch.full((len(items), width), OTHER, dtype=torch.long)
+        for i, (w, p) in enumerate(encoded):
+            word_ids[i, :len(w)] = torch.tensor(w)
+            pos_ids[i, :len(p)] = torch.tensor(p)
+        lengths = torch.tensor([int(item["length"]) for item in items])
+        width = padded_width(int(lengths.max()), items[0]["motion"].shape[0])  # official 196-padding, trimmed
+        motion = torch.stack([item["motion"][:width] for item in items])  # (B, width, D)
+        return {"word_ids": word_ids, "pos_ids": pos_ids, "text_lengths": torch.tensor([len(w) for w, _ in encoded]),
+                "motion": motion, "lengths": lengths}
+
+    return collate
+
+
+def _stack_windows(items: list[dict]) -> torch.Tensor:
+    return torch.stack([item["motion"] for item in items])  # (B, window, D)
+
+
+# ---------------------------------------------------------------------------------------- train
+def train_evaluator_on_splits(train_split: MotionSplit, val_split: MotionSplit, normalizer: Normalizer,
+                              profile: str | Profile = "smoke", *, device: str | torch.device = "cpu",
+                              seed: int = 0, progress: bool | None = None,
+                              vocabulary: WordVocabulary | None = None) -> Evaluator:
+    """Train an evaluator on two :class:`~motionlab.data.folders.MotionSplit` objects (captions with tokens).
+
+    ``normalizer`` holds the evaluator's own statistics (``Normalizer.from_folder(root, feat_bias=5)``).
+    Sizes and budgets come from the profile's ``evaluator`` section.  Returns an :class:`Evaluator` holding
+    the weights with the best val loss; its ``info`` carries both training histories and the val evaluations.
+    """
+    from motionlab.data.torch_datasets import TextMotionDataset, WindowDataset
+    from motionlab.training import RandomBatches, TrainConfig, train
+
+    spec = get_profile(profile).evaluator
+    if spec.movement_window % UNIT:
+        raise ValueError(f"evaluator.movement_window={spec.movement_window} must be a multiple of {UNIT}")
+    if len(train_split) < 2 or len(val_split) < 2:
+        raise DatasetError(f"the evaluator needs at least 2 train and 2 val samples, got {len(train_split)} "
+                           f"and {len(val_split)}")
+    vocab = vocabulary or WordVocabulary.from_captions(c for caps in train_split.captions for c in caps)
+    config = EvaluatorConfig.from_profile(profile, input_dim=normalizer.dim, vocab_size=len(vocab))
+
+    # stage 1: movement autoencoder on random windows
+    windows = WindowDataset(train_split, normalizer, spec.movement_window, mode="random")
+    ae_batch = min(spec.batch_size, len(windows))
+    autoencoder = MovementAutoencoder(config)
+    stage1 = train(
+        autoencoder, RandomBatches(windows, ae_batch, seed=seed, collate=_stack_windows),
+        lambda model, batch: model(batch)[1],
+        TrainConfig(steps=spec.movement_steps, lr=spec.lr, batch_size=ae_batch, seed=seed,
+                    log_every=max(1, spec.movement_steps // 20), progress=progress),
+        device=device,
+    )
+
+    # stage 2: contrastive matching with the frozen movement encoder
+    model = TextMotionMatcher(config)
+    model.movement_encoder.load_state_dict(autoencoder.encoder.state_dict())
+    model.freeze_movement()
+    collate = pair_collate(vocab)
+    pairs = TextMotionDataset(train_split, normalizer, max_len=config.max_motion_length)
+    batch_size = min(spec.batch_size, len(pairs))
+    sampler = RandomBatches(pairs, batch_size, seed=seed, collate=collate)
+
+    def batch_fn(step: int) -> dict:
+        batch = sampler(step)
+        batch["shift"] = torch.tensor(int(make_rng(seed, "shift", step).integers(1, batch_size)))
+        return batch
+
+    val_pairs = TextMotionDataset(val_split, normalizer, max_len=config.max_motion_length)
+    val_batches = _fixed_val_batches(val_pairs, collate, batch_size, seed)
+    margin = spec.negative_margin
+    stage2 = train(
+        model, batch_fn, lambda m, batch: m(batch, margin=margin)[1],
+        TrainConfig(steps=spec.matching_steps, lr=spec.lr, batch_size=batch_size, grad_clip=0.5, seed=seed,
+                    log_every=max(1, spec.matching_steps // 40), eval_every=spec.eval_every,
+                    best_metric="val_loss", best_mode="min", progress=progress),
+        device=device, eval_fn=lambda m, step: validate(m, val_batches, margin),
+    )
+    info = {
+        "source": "trained", "seed": seed, "profile": get_profile(profile).name,
+        "train_samples": len(pairs), "val_samples": sum(len(b["lengths"]) for b in val_batches),
+        "vocabulary": len(vocab),
+        "unknown_val_words": vocab.unknown_rate([c for cs in val_split.captions for c in cs]),
+        "movement_history": stage1.history, "history": stage2.history, "evals": stage2.evals, "best": stage2.best,
+        "seconds": round(stage1.seconds + stage2.seconds, 2),
+    }
+    return Evaluator(model, vocab, normalizer.mean, normalizer.std, device, info)
+
+
+def _fixed_val_batches(pairs, collate: Callable, batch_size: int, seed: int) -> list[dict]:
+    """The val split with crops, captions and negative shifts fixed once (so val loss is comparable)."""
+    order = make_rng(seed, "val-order").permutation(len(pairs))
+    batches = []
+    for b, start in enumerate(range(0, len(order), batch_size)):
+        idx = order[start:start + batch_size]
+        if len(idx) < 2:
+            continue  # a single pair has no negative
+        batch = collate([pairs.sample(int(i), make_rng(seed, "val", int(i))) for i in idx])
+        batch["shift"] = torch.tensor(int(make_rng(seed, "val-shift", b).integers(1, len(idx))))
+        batches.append(batch)
+    return batches
+
+
+@torch.no_grad()
+def validate(model: TextMotionMatcher, batches: list[dict], margin: float = 10.0) -> dict[str, float]:
+    """Val loss (mean over batches), R-precision top-1/3 and MM-Dist of the fixed val batches."""
+    device = next(model.parameters()).device
+    losses, texts, motions = [], [], []
+    for batch in batches:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        (t, m), out = model(batch, margin=margin)
+        losses.append(float(out["loss"]))
+        texts.append(t.float().cpu().numpy())
+        motions.append(m.float().cpu().numpy())
+    t, m = np.concatenate(texts), np.concatenate(motions)
+    bs = min(32, len(t))
+    top = r_precision(t, m, top_k=min(3, bs - 1), batch_size=bs)
+    return {"val_loss": float(np.mean(losses)), "val_top1": float(top[0]), "val_top3": float(top[-1]),
+            "val_mm_dist": matching_score(t, m)}
+
+
+def train_evaluator(root: str | Path, profile: str | Profile = "smoke", *, device: str | torch.device = "cpu",
+                    seed: int = 0, workdir: str | Path | None = None, progress: bool | None = None) -> Evaluator:
+    """Train an evaluator on the dataset folder ``root`` (train split; val for selection) and save it into
+    ``workdir`` when given.  Normalisation: the dataset's statistics with root and contact std divided by 5."""
+    folder = MotionFolder(root)
+    train_split = folder.load_split("train")
+    val_split = folder.load_split("val")
+    normalizer = Normalizer.from_folder(root, feat_bias=FEAT_BIAS)
+    evaluator = train_evaluator_on_splits(train_split, val_split, normalizer, profile, device=device, seed=seed,
+                                          progress=progress)
+    evaluator.info.update(dataset=Path(root).name, skipped={"train": train_split.n_skipped, "val": val_split.n_skipped})
+    if workdir is not None:
+        evaluator.save(workdir)
+    return evaluator

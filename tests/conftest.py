@@ -1,0 +1,67 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_cpu():
+    torch.set_num_threads(2)  # CI has 2 cores: avoid oversubscription in the test process
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The project's shared folder (``../shared`` next to the checkout, as in CI)."""
+    path = REPO.parent / "shared"
+    if not path.is_dir():
+        pytest.fail(f"the shared folder is missing: expected {path} (CI clones the repo beside ../shared)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def hml3d_sample(shared_dir) -> Path:
+    """The real HumanML3D sample: new_joints/012314.npy, new_joint_vecs/012314.npy, Mean.npy, Std.npy."""
+    return shared_dir / "fixtures" / "humanml3d_sample"
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch) -> Path:
+    """Point the artifact cache and the data root at a fresh temporary folder."""
+    monkeypatch.setenv("MOTIONLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MOTIONLAB_DATA", str(tmp_path / "data"))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory, hml3d_sample) -> Path:
+    """A 12-motion dataset in the HumanML3D layout, cut from the real sample motion (with mirrors)."""
+    from motionlab.data.features import joints_to_features
+    from motionlab.data.folders import Caption, Motion, write_dataset
+
+    root = tmp_path_factory.mktemp("tiny_hml3d")
+    joints = np.load(hml3d_sample / "new_joints" / "012314.npy").astype(np.float64)
+    rng = np.random.default_rng(0)
+    motions, names = [], []
+    words = ["walk", "turn", "wave", "jump", "kick", "spin"]
+    for i in range(12):
+        start = int(rng.integers(0, 40))
+        length = int(rng.integers(60, joints.shape[0] - start))
+        clip = joints[start:start + length]
+        name = f"{i:06d}"
+        word = words[i % len(words)]
+        captions = [
+            Caption(text=f"a person starts to {word}", tokens=("a/DET", "person/NOUN", "start/VERB", "to/PART", f"{word}/VERB")),
+            Caption(text=f"someone does a {word}", tokens=("someone/PRON", "do/VERB", "a/DET", f"{word}/NOUN")),
+        ]
+        motions.append(Motion(name=name, features=joints_to_features(clip), captions=captions, joints=None))
+        names.append(name)
+    splits = {"train": names[:8], "val": names[8:10], "test": names[10:]}
+    write_dataset(root, motions, splits, skeleton="t2m")
+    return root
