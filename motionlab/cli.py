@@ -67,7 +67,7 @@ def _cmd_book_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_book_freeze(args: argparse.Namespace) -> int:
-    from motionlab.book import freeze_checked_outputs
+    from motionlab.checked_cells import freeze_checked_outputs
 
     freeze_checked_outputs(chapters=args.chapters, profile=args.profile, timeout=args.timeout)
     return 0

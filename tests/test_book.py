@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from motionlab import book
+from motionlab import book, checked_cells
 from motionlab.errors import InputError
 from motionlab.viz.render import HTML_MIME, PLOTLY_MIME, plotly_js_path
 
@@ -90,11 +90,36 @@ def test_checked_cells_get_their_reference_output_back():
     tagged = new_code_cell("print(1)", metadata={"tags": ["nbval-check-output"]})
     plain = new_code_cell("# a comment that mentions NBVAL_CHECK_OUTPUT in passing\nprint(3)")
     nb = new_notebook(cells=[checked, tagged, plain])
-    assert [book.is_checked_cell(c) for c in nb.cells] == [True, True, False]
-    missing = book.inject_expected_outputs(nb)
+    assert [checked_cells.is_checked_cell(c) for c in nb.cells] == [True, True, False]
+    missing = checked_cells.inject_expected_outputs(nb)
     assert missing == [str(tagged.get("id", 1))]
     assert nb.cells[0].execution_count == 1 and nb.cells[0].outputs[0]["text"] == "4\n"
     assert nb.cells[1].execution_count is None and nb.cells[2].outputs == []
+
+
+@pytest.mark.slow
+def test_freeze_stores_references_that_prepare_puts_back(tmp_path):
+    root = _toc_repo(tmp_path / "repo", ["00_getting_started"])
+    params = new_code_cell('profile = "auto"\ndata = "synth"\nseed = 0\ndevice = "auto"',
+                           metadata={"tags": ["parameters"]})
+    checked = new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(seed + 41)")
+    stale = new_code_cell("print('no longer checked')")
+    stale.metadata["motionlab"] = {"expected_outputs": [{"output_type": "stream", "name": "stdout", "text": "x"}]}
+    nb = new_notebook(cells=[params, checked, stale])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "book" / "00_getting_started.ipynb")
+
+    assert checked_cells.freeze_checked_outputs(root=root, timeout=120) == {"00_getting_started": 1}
+    frozen = nbformat.read(root / "book" / "00_getting_started.ipynb", as_version=4)
+    assert frozen.cells[1].metadata["motionlab"]["expected_outputs"] == [
+        {"output_type": "stream", "name": "stdout", "text": "41\n"}]
+    assert "motionlab" not in frozen.cells[2].metadata  # the stale reference is gone
+    assert all(not c.outputs for c in frozen.cells)  # the committed notebook stays output-free
+
+    assert book.run_chapters(profile="smoke", out_dir=tmp_path / "ci", prepare_only=True, root=root) == []
+    prepared = nbformat.read(tmp_path / "ci" / "00_getting_started.ipynb", as_version=4)
+    ref = next(c for c in prepared.cells if c.source.startswith("# NBVAL_CHECK_OUTPUT"))
+    assert ref.execution_count == 1 and ref.outputs[0]["text"] == "41\n"
 
 
 def test_build_refuses_missing_or_failed_chapters(tmp_path):

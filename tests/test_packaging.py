@@ -15,7 +15,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from motionlab.book import chapters, is_checked_cell, toc_entries
+from motionlab.book import chapters, toc_entries
+from motionlab.checked_cells import is_checked_cell
 
 try:
     import tomllib

@@ -1,7 +1,8 @@
 """motionlab.generators: text-to-motion models over motion tokens (one model family per module).
 
 * :mod:`~motionlab.generators.t2m_gpt` -- the T2M-GPT transformer, KV-cache sampling;
-* :mod:`~motionlab.generators.train_t2m_gpt` -- corruption, training, the cached pipeline (:func:`get_t2m_gpt`);
+* :mod:`~motionlab.generators.train_t2m_gpt` -- corruption, training, the cached model (:func:`get_t2m_gpt`);
+* :mod:`~motionlab.generators.t2m_gpt_pipeline` -- captions to motions, baselines, evaluating runs;
 * :mod:`~motionlab.generators.commands` -- ``motionlab generate``.
 
 Names are imported lazily, so importing one generator does not load the others.
@@ -13,8 +14,9 @@ import importlib
 
 _LAZY = {
     "T2MGPT": "t2m_gpt", "T2MGPTConfig": "t2m_gpt", "GeneratedTokens": "t2m_gpt", "KVCache": "t2m_gpt",
-    "get_t2m_gpt": "train_t2m_gpt", "T2MGPTPipeline": "train_t2m_gpt", "GeneratedMotions": "train_t2m_gpt",
-    "RandomTokens": "train_t2m_gpt", "corrupt_tokens": "train_t2m_gpt",
+    "get_t2m_gpt": "train_t2m_gpt", "corrupt_tokens": "train_t2m_gpt", "T2MGPTPipeline": "t2m_gpt_pipeline",
+    "GeneratedMotions": "t2m_gpt_pipeline", "RandomTokens": "t2m_gpt_pipeline", "evaluate_runs": "t2m_gpt_pipeline",
+    "summarize_runs": "t2m_gpt_pipeline",
 }
 GENERATORS = ("t2m-gpt",)  # names `motionlab generate --model` accepts
 

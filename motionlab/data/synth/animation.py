@@ -193,27 +193,33 @@ def concat(scores: list[Score], overlap: int) -> tuple[Score, list[int]]:
     Returns the joined score and the start frame of each part in it.  Steps keep their timing relative to
     their own part.  Each part must be longer than ``2 * overlap`` frames.
     """
+    if len(scores) == 1:
+        return scores[0], [0]
     starts = [0]
     for s in scores[:-1]:
         starts.append(starts[-1] + s.n - overlap)
     total = starts[-1] + scores[-1].n
     out = Score.blank(total)
+    ramp_in = smoothstep((np.arange(overlap) + 0.5) / overlap)
+    weights = []  # each part's cross-fade weights, computed once for every curve
+    for k, sc in enumerate(scores):
+        w = np.ones(sc.n)
+        if k > 0:
+            w[:overlap] = ramp_in
+        if k < len(scores) - 1:
+            w[sc.n - overlap:] = ramp_in[::-1]
+        weights.append(w)
+    norm = np.zeros(total)
+    for w, a in zip(weights, starts):
+        norm[a:a + len(w)] += w
     for name in Score.ARRAYS:
         if name == "hands":
             continue
-        dst = getattr(out, name)
-        acc = np.zeros_like(dst)
-        weight = np.zeros(total)
-        for k, (s, a) in enumerate(zip(scores, starts)):
-            w = np.ones(s.n)
-            if k > 0:
-                w[:overlap] = smoothstep((np.arange(overlap) + 0.5) / overlap)
-            if k < len(scores) - 1:
-                w[s.n - overlap:] = smoothstep((overlap - np.arange(overlap) - 0.5) / overlap)
-            src = getattr(s, name)
-            acc[a:a + s.n] += src * w.reshape((-1,) + (1,) * (src.ndim - 1))
-            weight[a:a + s.n] += w
-        setattr(out, name, acc / weight.reshape((-1,) + (1,) * (dst.ndim - 1)))
+        acc = np.zeros_like(getattr(out, name))
+        for sc, w, a in zip(scores, weights, starts):
+            src = getattr(sc, name)
+            acc[a:a + sc.n] += src * w.reshape((-1,) + (1,) * (src.ndim - 1))
+        setattr(out, name, acc / norm.reshape((-1,) + (1,) * (acc.ndim - 1)))
     # hands: each part's own, arcs across the overlaps
     hands = np.zeros((total, 2, 3))
     for k, (s, a) in enumerate(zip(scores, starts)):

@@ -29,11 +29,13 @@ from motionlab.data.mirror import mirror_features
 from motionlab.data.synth.captions import caption_motion, mirror
 from motionlab.data.synth.compose import render_plan, sample_plan
 from motionlab.errors import DatasetError, InputError
+from motionlab.progress import progress_enabled
 from motionlab.runtime import rng as make_rng
 
 GENERATOR_VERSION = 1
 META_FILE = "synth_meta.json"
 SPLIT_SHARES = {"train": 0.80, "val": 0.05, "test": 0.15}
+MAX_WORKERS = 8  # default worker processes: one per core, at most this many (CI's 2 cores get 2)
 
 
 @dataclass
@@ -122,13 +124,6 @@ class _Stream(Sequence):
             yield from new
 
 
-def _auto_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    ci = any(os.environ.get(k) for k in ("CI", "GITHUB_ACTIONS", "PAPERMILL_EXECUTION"))
-    return sys.stderr.isatty() and not ci
-
-
 def _existing(out: Path, n_motions: int, seed: int, mirror_too: bool) -> Path | None:
     """``out`` if it already holds this exact build; an error if it holds something else."""
     meta_path = out / META_FILE
@@ -149,9 +144,9 @@ def build_synth(out_dir: str | Path, n_motions: int, seed: int = 0, mirror: bool
     ``out_dir`` in the HumanML3D layout and return the folder.
 
     An existing complete build with the same settings is kept (``force`` rebuilds it); the folder appears
-    only when the build finished.  ``workers`` processes generate motions (default: up to 2, the CPU count
-    of CI); the result does not depend on it.  ``progress``: a bar in a terminal (None: auto, quiet under CI
-    and papermill).  Besides the standard files, ``synth_meta.json`` records each motion's actions,
+    only when the build finished.  ``workers`` processes generate motions (default: one per core, at most
+    8); the result does not depend on it.  ``progress``: a bar in a terminal (None: auto, quiet under CI and
+    papermill; ``$MOTIONLAB_PROGRESS`` overrides).  Besides the standard files, ``synth_meta.json`` records each motion's actions,
     labelled parameters and caption levels for the dataset card.
     """
     if not isinstance(n_motions, (int, np.integer)) or isinstance(n_motions, bool):
@@ -169,10 +164,10 @@ def build_synth(out_dir: str | Path, n_motions: int, seed: int = 0, mirror: bool
     work = out.parent / f".{out.name}.building-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.parent.mkdir(parents=True, exist_ok=True)
-    n_workers = min(2, os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    n_workers = min(MAX_WORKERS, os.cpu_count() or 1) if workers is None else max(1, int(workers))
     jobs = [(i, seed, mirror) for i in range(n_motions)]
     bar = None
-    if _auto_progress(progress):
+    if progress_enabled(progress):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_motions, desc="MotionLab-Synth", unit="motion")

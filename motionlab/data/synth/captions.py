@@ -37,8 +37,11 @@ SUBJECTS = [
     ("a/DET figure/NOUN", "figure/NOUN", ("its/PRON", "the/DET", "his/PRON"), "it/PRON"),
     ("a/DET human/NOUN", "human/NOUN", ("his/PRON", "their/PRON"), "he/PRON"),
     ("this/DET person/NOUN", "person/NOUN", ("his/PRON", "their/PRON"), "he/PRON"),
+    ("a/DET guy/NOUN", "guy/NOUN", ("his/PRON", "the/DET"), "he/PRON"),
+    ("an/DET individual/NOUN", "individual/NOUN", ("their/PRON", "his/PRON"), "he/PRON"),
+    ("the/DET character/NOUN", "character/NOUN", ("its/PRON", "his/PRON", "the/DET"), "it/PRON"),
 ]
-SUBJECT_WEIGHTS = np.array([5.0, 2.0, 3.0, 1.0, 1.5, 1.5, 0.7, 0.5, 0.5])
+SUBJECT_WEIGHTS = np.array([5.0, 2.0, 3.0, 1.0, 1.5, 1.5, 0.7, 0.5, 0.5, 0.4, 0.3, 0.3])
 
 # sentence shapes for one phrase: (name, verb form, words before the subject's verb phrase)
 SINGLE = ("present", "progressive", "bare", "fragment", "past", "starts")

@@ -39,6 +39,9 @@ _IRREGULAR = {
     "hold": ("holds", "holding", "held"), "pace": ("paces", "pacing", "paced"), "strike": ("strikes", "striking", "struck"),
     "face": ("faces", "facing", "faced"), "pivot": ("pivots", "pivoting", "pivoted"), "box": ("boxes", "boxing", "boxed"),
     "toss": ("tosses", "tossing", "tossed"), "extend": ("extends", "extending", "extended"),
+    "hurry": ("hurries", "hurrying", "hurried"), "stride": ("strides", "striding", "strode"),
+    "scan": ("scans", "scanning", "scanned"), "drop": ("drops", "dropping", "dropped"),
+    "trot": ("trots", "trotting", "trotted"), "wind": ("winds", "winding", "wound"),
 }
 
 FORMS = ("3sg", "ing", "past", "base")
@@ -159,3 +162,67 @@ def number(count: int) -> list[Word]:
     if count == 1:
         return w("one", "NUM")
     return w(NUMBER_WORDS.get(count, "several"), "NUM" if count in NUMBER_WORDS else "ADJ")
+
+
+# ------------------------------------------------------------------------- building blocks of phrases
+Options = list[list[Chunk]]  # the phrases one action may be described by
+
+SLOW = ["slowly/ADV", "at/ADP a/DET slow/ADJ pace/NOUN", "leisurely/ADV"]
+FAST = ["quickly/ADV", "fast/ADV", "rapidly/ADV", "at/ADP a/DET fast/ADJ pace/NOUN"]
+
+
+def speed_words(params: dict, extra_fast: tuple[str, ...] = (), extra_slow: tuple[str, ...] = ()) -> list[str]:
+    """Speed adverbials for the params' speed label ("" for a normal speed: not mentioned)."""
+    label = params.get("speed", "normal")
+    if label == "slow":
+        return SLOW + list(extra_slow)
+    if label == "fast":
+        return FAST + list(extra_fast)
+    return [""]
+
+
+def times_spec(count: int, vague: bool = False) -> str:
+    """:func:`times_phrase` as a phrase spec ("three/NUM times/NOUN")."""
+    return " ".join(f"{x.text}/{x.pos}" for x in times_phrase(count, vague))
+
+
+def number_spec(count: int) -> str:
+    """:func:`number` as a phrase spec ("two/NUM")."""
+    return " ".join(f"{x.text}/{x.pos}" for x in number(count))
+
+
+def options(specs: list[str], **slots: str) -> Options:
+    """Parse phrase specs (see :func:`P`) with the same slots filled in."""
+    return [P(" ".join(s.split()), **slots) for s in specs]
+
+
+def with_speed(bases: list[str], params: dict, **kw) -> list[str]:
+    """Each base phrase with each speed adverbial appended (and a one-word -ly adverb also put first)."""
+    out = []
+    for base in bases:
+        for adv in speed_words(params, **kw):
+            out.append(f"{base} {adv}".strip())
+            if adv.endswith("ly/ADV") and " " not in adv:
+                verb, _, rest = base.partition(" ")
+                out.append(f"{adv} {verb} {rest}".strip())
+    return out
+
+
+def side_of(params: dict) -> str:
+    """The side an action is done with ("left", "right" or "both")."""
+    return params.get("side", "left")
+
+
+def forward_words(params: dict) -> list[str]:
+    """Ways of saying "forward"."""
+    return ["forward/ADV", "forwards/ADV", "straight/ADV ahead/ADV", "ahead/ADV"]
+
+
+def hand_words(p: dict, noun: str = "hand") -> list[str]:
+    """"his left hand", "the right hand", "both hands", ... (with {poss} left as a slot)."""
+    s = side_of(p)
+    if s == "both":
+        return [f"both/DET {noun}s/NOUN", f"{{poss}} {noun}s/NOUN", f"both/DET of/ADP {{poss}} {noun}s/NOUN"]
+    return [f"{{poss}} {s}/ADJ {noun}/NOUN", f"the/DET {s}/ADJ {noun}/NOUN"]
+
+
