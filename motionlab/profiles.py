@@ -135,7 +135,7 @@ SMOKE = Profile(
     data=DataSpec(synth_motions=800),
     evaluator=EvaluatorSpec(
         dim_word=64, dim_text_hidden=64, dim_movement=64, dim_motion_hidden=64, dim_coemb=64,
-        movement_steps=300, movement_window=24, matching_steps=600, batch_size=32, lr=1e-3,
+        movement_steps=200, movement_window=24, matching_steps=800, batch_size=32, lr=2e-3,
         eval_every=100,
     ),
     protocol=ProtocolSpec(replications=2, mm_texts=16, mm_samples=6, mm_pairs=5, diversity_pairs=100),
@@ -149,7 +149,7 @@ SMOKE = Profile(
     gpt=GPTSpec(
         n_embd=96, n_head=4, n_base_layers=1, n_head_layers=1, block_size=51, dropout=0.1,
         batch_size=32, steps=500, lr=1e-3, betas=(0.9, 0.99), weight_decay=1e-6, milestones=(400,),
-        gamma=0.1, ablation_steps=150, ablation_seeds=1, ablation_replications=2,
+        gamma=0.1, ablation_steps=100, ablation_seeds=1, ablation_replications=2,
     ),
     cpu_threads=2,
     chapter_budget_s=120,
@@ -170,14 +170,15 @@ FULL = Profile(
         warmup_steps=1000, milestones=(9000,), gamma=0.05, ablation_steps=3000, ablation_width=256,
         ablation_seeds=3, codebook_sizes=(256, 512, 1024),
     ),
-    # T2M-GPT at a quarter of the paper's width: 4 + 4 blocks of 512 (~25 M parameters, ~1 TFLOP per step
-    # of 128 x 50 tokens; estimated ~10 ms/step on an H100 with bf16, so ~60 s for the main run and ~150 s
-    # for the 15 ablation runs (5 settings x 3 seeds x 1000 steps)).  Official optimiser (AdamW, beta
-    # (0.5, 0.9), wd 1e-6, step decay x0.05) with a higher lr for the 50x shorter run.
+    # T2M-GPT at half the paper's width: 4 + 4 blocks of 512 (~26 M parameters, ~1 TFLOP per step of
+    # 128 x 50 tokens).  Estimated (no GPU measurement yet) ~10 ms/step on an H100 with bf16: ~50 s for the
+    # main run, ~120 s for the 15 ablation runs (5 settings x 3 seeds x 800 steps), ~140 s of protocol
+    # evaluation: chapter 5 within its 6 minutes.  Official optimiser (AdamW, beta (0.5, 0.9), wd 1e-6,
+    # step decay x0.05) with a higher lr for the 60x shorter run.
     gpt=GPTSpec(
         n_embd=512, n_head=8, n_base_layers=4, n_head_layers=4, block_size=51, dropout=0.1,
-        batch_size=128, steps=6000, lr=3e-4, betas=(0.5, 0.9), weight_decay=1e-6, milestones=(4500,),
-        gamma=0.05, ablation_steps=1000, ablation_seeds=3, ablation_replications=3,
+        batch_size=128, steps=5000, lr=3e-4, betas=(0.5, 0.9), weight_decay=1e-6, milestones=(3750,),
+        gamma=0.05, ablation_steps=800, ablation_seeds=3, ablation_replications=3,
     ),
     chapter_budget_s=360,
 )

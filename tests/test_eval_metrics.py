@@ -184,3 +184,10 @@ def test_codebook_usage_and_perplexity():
     np.testing.assert_array_equal(M.code_histogram([0, 0, 2], 4), [2, 0, 1, 0])
     with pytest.raises(InputError, match=r"\[0, 4\)"):
         M.code_histogram([0, 4], 4)
+
+
+def test_r_precision_top_k_bounds():
+    x = np.random.default_rng(10).normal(size=(8, 3))
+    assert M.r_precision(x, x, top_k=8, batch_size=8)[-1] == 1.0
+    with pytest.raises(InputError, match="top_k=9"):
+        M.r_precision(x, x, top_k=9, batch_size=8)

@@ -24,7 +24,7 @@ class _Cap:
 
 
 @pytest.fixture(scope="module")
-def setup():
+def world():
     torch.manual_seed(0)
     vocab = WordVocabulary(words=["unk", "sos", "eos", "a", "person", *WORDS])
     config = EvaluatorConfig(input_dim=263, vocab_size=len(vocab), dim_word=8, dim_text_hidden=16, dim_movement=16,
@@ -60,8 +60,8 @@ def test_ci_is_1_96_std_over_sqrt_n():
     assert res.table().loc["m", "FID ↓"] == f"2.500 ± {want:.3f}"
 
 
-def test_protocol_rows_calls_and_lengths(setup):
-    ev, split = setup
+def test_protocol_rows_calls_and_lengths(world):
+    ev, split = world
     calls = []
 
     def recording(captions, lengths):
@@ -88,8 +88,8 @@ def test_protocol_rows_calls_and_lengths(setup):
     assert res.figure().data[0].type == "table"
 
 
-def test_protocol_is_deterministic_and_random_is_worse(setup):
-    ev, split = setup
+def test_protocol_is_deterministic_and_random_is_worse(world):
+    ev, split = world
     gens = {"copy": _lookup(split), "random": P.random_generator(np.zeros(263), np.ones(263) * 3, seed=1)}
     a = P.evaluate(gens, ev, split, SMALL, seed=0, multimodality=False)
     b = P.evaluate(gens, ev, split, SMALL, seed=0, multimodality=False)
@@ -100,8 +100,8 @@ def test_protocol_is_deterministic_and_random_is_worse(setup):
     assert np.isnan(a.mean("copy", "multimodality"))
 
 
-def test_model_lengths_and_min_gt(setup):
-    ev, split = setup
+def test_model_lengths_and_min_gt(world):
+    ev, split = world
     seen = []
 
     def fixed(captions, lengths):
@@ -125,8 +125,8 @@ def test_model_lengths_and_min_gt(setup):
     assert max(cut[-1]) < 120  # cut to the ground-truth lengths, not the 300 frames generated
 
 
-def test_options_presets_and_errors(setup):
-    ev, split = setup
+def test_options_presets_and_errors(world):
+    ev, split = world
     momask = P.resolve_options("momask")
     assert momask.lengths == "gt" and momask.mm_selection == "first_batches" and momask.mm_texts == 96
     assert P.resolve_options("t2m_gpt").mm_selection == "all"
@@ -146,8 +146,8 @@ def test_options_presets_and_errors(setup):
         P.evaluate({}, ev, tiny, SMALL)
 
 
-def test_mm_selection_modes(setup):
-    ev, split = setup
+def test_mm_selection_modes(world):
+    ev, split = world
     sizes = []
 
     def gen(captions, lengths):
@@ -158,3 +158,27 @@ def test_mm_selection_modes(setup):
     P.evaluate({"g": gen}, ev, split, SMALL, replications=1, mm_selection="first_batches", mm_texts=33,
                mm_samples=2, mm_pairs=1)
     assert sizes == [64, 64 * 2, 64, 64 * 2]  # all texts; two batches of 32 for 33 texts
+
+
+def test_reused_ground_truth_and_degenerate_generators(world):
+    ev, split = world
+    bank = P.build_ground_truth(ev, split.features, split.captions)
+    a = P.evaluate({}, ev, split, SMALL, multimodality=False)
+    b = P.evaluate({}, ev, split, SMALL, multimodality=False, ground_truth=bank)
+    pd.testing.assert_frame_equal(a.values, b.values)
+    half = SimpleNamespace(features=split.features[:40], captions=split.captions[:40])
+    with pytest.raises(InputError, match="bank holds 70"):
+        P.evaluate({}, ev, half, SMALL, ground_truth=bank)
+    with pytest.raises(InputError, match="generator 'empty'.*2 frames"):
+        P.evaluate({"empty": lambda c, l: [np.zeros((2, 263))] * len(c)}, ev, split, SMALL)
+
+
+def test_retrieval_generator_returns_the_best_overlapping_motion():
+    feats = [np.full((50, 263), float(i), dtype=np.float32) for i in range(3)]
+    caps = [[_Cap("a person walks forward", ())], [_Cap("someone jumps high", ()), _Cap("a jump", ())],
+            [_Cap("a person waves the left hand", ())]]
+    gen = P.retrieval_generator(SimpleNamespace(features=feats, captions=caps))
+    out = gen(["The person WAVES a hand.", "jumps!", "walks forward", "zebra"], None)
+    assert [int(m[0, 0]) for m in out] == [2, 1, 0, 0]  # no shared word: the first motion
+    cut = gen(["jumps!"], np.array([12]))
+    assert cut[0].shape == (12, 263)

@@ -149,6 +149,12 @@ def test_actions_do_what_they_say():
     params = dict(ACTIONS["kneel"].sample(np.random.default_rng(0)), side="right")
     j = solve(ACTIONS["kneel"].build(params, 120, Ctx())).joints
     assert j[:, 5, 1].min() < 0.12 < j[:, 4, 1].min()  # the right knee goes down to the floor, the left does not
+    assert j[-1, 5, 1] > 0.4  # and stands back up
+    for name in ("kneel", "sit_down"):  # ending kneeling or seated when the motion stops there
+        params = dict(ACTIONS[name].sample(np.random.default_rng(1)), stay=True)
+        r = solve(ACTIONS[name].build(params, 90, Ctx()))
+        assert r.joints[-1, 0, 1] < 0.65
+        _check_plausible(r.joints, r, f"{name} staying down")
 
 
 # --------------------------------------------------------------------------------------- composition

@@ -36,6 +36,7 @@ def tiny_profile(monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*shorter than the 64-frame tokenizer window")
 def test_pipeline_and_cli_end_to_end(isolated_cache, tiny_dataset, tiny_profile, capsys, tmp_path):
     from motionlab.generators.train_t2m_gpt import (
         RandomTokens, T2MGPTPipeline, get_t2m_gpt, t2m_gpt_is_cached,
@@ -116,3 +117,65 @@ def test_fraction_subsets_are_nested():
     assert set(fraction_indices(100, 0.25, seed=3).tolist()) != quarter  # another seed, another subset
     with pytest.raises(InputError, match="train_fraction=0"):
         fraction_indices(100, 0.0, seed=0)
+
+
+def test_evaluate_runs_makes_one_protocol_call_and_summarizes(monkeypatch):
+    import pandas as pd
+
+    from motionlab.evaluation import protocol
+    from motionlab.generators.t2m_gpt_pipeline import evaluate_runs, summarize_runs
+
+    calls = []
+
+    def fake_evaluate(generators, evaluator, split, spec=None, seed=0, **options):
+        calls.append((sorted(generators), options))
+        rows = [("ground truth", r, "fid", 0.1) for r in range(2)]
+        for i, name in enumerate(generators):
+            rows += [(name, r, "fid", float(generators[name]) + r) for r in range(2)]  # mean = value + 0.5
+        return type("R", (), {"values": pd.DataFrame(rows, columns=["model", "replication", "metric", "value"])})
+
+    monkeypatch.setattr(protocol, "evaluate", fake_evaluate)
+    table = evaluate_runs({"a": [1.0, 3.0], "b": [10.0]}, None, None, replications=2)
+    assert len(calls) == 1 and calls[0] == (["a [run 0]", "a [run 1]", "b [run 0]"], {"replications": 2})
+    assert set(table["setting"]) == {"ground truth", "a", "b"}
+    s = summarize_runs(table, "fid")
+    assert s.loc["a", "mean"] == pytest.approx(2.5) and s.loc["a", "runs"] == 2
+    assert s.loc["a", "ci"] == pytest.approx(1.96 * 1.0 / np.sqrt(2))  # std of (1.5, 3.5) is 1
+    assert np.isnan(s.loc["b", "ci"]) and s.loc["ground truth", "mean"] == pytest.approx(0.1)
+    with pytest.raises(InputError, match="no values for metric 'top3'"):
+        summarize_runs(table, "top3")
+    with pytest.raises(InputError, match="reserved"):
+        evaluate_runs({"ground truth": [1.0]}, None, None)
+
+
+def test_cache_keys_separate_every_setting(tiny_dataset, tiny_profile, isolated_cache):
+    from motionlab.generators.train_t2m_gpt import t2m_gpt_spec
+
+    data = str(tiny_dataset)
+    base = t2m_gpt_spec(data, "smoke")
+    assert base["tau"] == 0.5 and base["train"].steps == 16 and base["model"].n_codes == 32
+    assert base["model"].text_dim == 384 and base["key"]["encoder"] == "all-MiniLM-L6-v2"
+    variants = [t2m_gpt_spec(data, "smoke", seed=1), t2m_gpt_spec(data, "smoke", tau="uniform"),
+                t2m_gpt_spec(data, "smoke", tau=0.0), t2m_gpt_spec(data, "smoke", train_fraction=0.5),
+                t2m_gpt_spec(data, "smoke", ablation=True)]
+    from motionlab.runtime import config_hash
+
+    hashes = {config_hash(v["key"]) for v in variants} | {config_hash(base["key"])}
+    assert len(hashes) == 6  # each setting trains (and is cached) on its own
+    assert variants[-1]["train"].steps == 6  # ablation_steps
+    assert config_hash(t2m_gpt_spec(data, "smoke", progress=True)["key"]) == config_hash(base["key"])
+    with pytest.raises(InputError, match="train_fraction=1.5"):
+        t2m_gpt_spec(data, "smoke", train_fraction=1.5)
+
+
+def test_long_sequences_are_cropped_to_the_block():
+    from motionlab.generators.t2m_gpt import T2MGPTConfig
+    from motionlab.generators.train_t2m_gpt import GPTTokenSet
+
+    cfg = T2MGPTConfig(n_codes=100, text_dim=4, n_embd=8, n_head=2, n_base_layers=1, n_head_layers=1, block_size=11)
+    ds = GPTTokenSet([np.arange(30)], [np.ones((2, 4))], cfg, drop_prob=0.0)
+    item = ds.sample(0, np.random.default_rng(0))
+    codes = item["target"][: item["length"]]
+    assert item["length"] == 10 and item["target"][10] == cfg.end_id
+    assert np.array_equal(codes, np.arange(codes[0], codes[0] + 10))  # a contiguous window of the motion
+    assert ds[0]["target"].tolist() == list(range(10)) + [cfg.end_id]

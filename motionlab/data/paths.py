@@ -27,14 +27,20 @@ def resolve_dataset(data: str | Path = "synth", profile: str | Profile = "auto",
     key = str(data)
     if key == "synth":
         folder = synth_dir(profile)
-        if not (folder / "all.txt").exists():
-            if not build:
+        if not build:
+            if not (folder / "all.txt").exists():
                 raise FileNotFoundError(f"MotionLab-Synth is not built at {folder}: run `motionlab data synth`")
-            from motionlab.data.synth import build_synth
+            return folder
+        from motionlab.data.synth import build_synth
+        from motionlab.errors import DatasetError
 
-            prof = get_profile(profile)
-            build_synth(folder, n_motions=prof.data.synth_motions, seed=seed, mirror=prof.data.synth_mirror)
-        return folder
+        prof = get_profile(profile)
+        settings = dict(n_motions=prof.data.synth_motions, seed=seed, mirror=prof.data.synth_mirror)
+        try:
+            return build_synth(folder, **settings)  # returns at once when this exact build is there
+        except DatasetError as err:  # a build from another generator version or seed: this folder is ours
+            print(f"[motionlab] rebuilding {folder}: {err}")
+            return build_synth(folder, force=True, **settings)
     if key.lower() in REAL_DATASETS:
         folder = data_root() / REAL_DATASETS[key.lower()]
         if not folder.is_dir():

@@ -23,7 +23,7 @@ _LAZY = {
                                       "tokenize_caption")},
     **{name: "evaluator" for name in ("Evaluator", "EvaluatorConfig", "TextMotionMatcher", "get_evaluator")},
     **{name: "protocol" for name in ("evaluate", "ProtocolOptions", "ProtocolResult", "PRESETS",
-                                      "random_generator")},
+                                      "random_generator", "retrieval_generator")},
     "load_official_evaluator": "official",
     "train_evaluator": "train_evaluator",
 }

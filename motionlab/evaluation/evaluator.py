@@ -123,6 +123,7 @@ class MovementEncoder(nn.Module):
         self.apply(init_weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, D-4), T a multiple of 4 -> (B, T/4, out)."""
         return self.out_net(self.main(x.transpose(1, 2)).transpose(1, 2))  # (B, T/4, out)
 
 
@@ -139,6 +140,7 @@ class MovementDecoder(nn.Module):
         self.apply(init_weights)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, T/4, M) -> (B, T, out)."""
         return self.out_net(self.main(z.transpose(1, 2)).transpose(1, 2))  # (B, T, out)
 
 
@@ -191,6 +193,7 @@ class TextMotionMatcher(nn.Module):
         self.movement_encoder.eval()
 
     def train(self, mode: bool = True) -> "TextMotionMatcher":
+        """Like ``nn.Module.train``, but a frozen movement encoder stays in eval mode (no dropout)."""
         super().train(mode)
         if self.movement_frozen:
             self.movement_encoder.eval()
@@ -287,6 +290,7 @@ class Evaluator:
 
     @property
     def config(self) -> EvaluatorConfig:
+        """The network sizes (:class:`EvaluatorConfig`)."""
         return self.model.config
 
     @property
@@ -295,6 +299,7 @@ class Evaluator:
         return self.config.dim_coemb
 
     def to(self, device: str | torch.device) -> "Evaluator":
+        """Move the networks to ``device`` (embeddings still come back as numpy arrays)."""
         self.device = torch.device(device)
         self.model.to(self.device)
         return self
@@ -351,14 +356,16 @@ class Evaluator:
         n = len(feats)
         if crop not in ("start", "random"):
             raise InputError(f"crop={crop!r}: expected 'start' or 'random'")
-        if crop == "random" and rng is None and starts is None:
+        if (starts is None) != (lengths is None):
+            raise InputError("pass starts= and lengths= together (one window per motion)")
+        if crop == "random" and rng is None and lengths is None:
             raise InputError("crop='random' needs rng= (a numpy Generator)")
         max_len = self.config.max_motion_length
         windows = []
         for i, f in enumerate(feats):
             total = min(f.shape[0], max_len)
             if lengths is not None:
-                s, length = (0 if starts is None else int(starts[i])), int(lengths[i])
+                s, length = int(starts[i]), int(lengths[i])
                 if length < UNIT or length % UNIT or s < 0 or s + length > f.shape[0] or length > max_len:
                     raise InputError(f"motion {i}: window start={s}, length={length} is not a multiple of {UNIT} "
                                      f"frames within its {f.shape[0]} frames (max {max_len})")
@@ -437,7 +444,7 @@ def get_evaluator(data: str | Path = "synth", profile: str | Profile = "auto", d
     root = resolve_dataset(data, prof, seed=seed)
     from motionlab.evaluation.train_evaluator import train_evaluator
 
-    config = {"evaluator": prof.evaluator, "seed": seed, "version": 1}
+    config = {"evaluator": prof.evaluator, "seed": seed, "version": 2}  # bump when training changes
     return load_or_train(
         "evaluator", prof.name, key, config,
         train_fn=lambda workdir: train_evaluator(root, prof, device=dev, seed=seed, workdir=workdir, progress=progress),

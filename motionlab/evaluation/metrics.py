@@ -148,8 +148,8 @@ def r_precision(text_embeddings: Any, motion_embeddings: Any, top_k: int = 3, ba
     if n_used == 0:
         raise InputError(f"r_precision needs at least one full batch of {bs} pairs, got {n} (pass a smaller "
                          f"batch_size or drop_last=False)")
-    if top_k >= min(bs, n_used) + 1:
-        raise InputError(f"top_k={top_k} is not below the batch size {bs}")
+    if not 1 <= top_k <= min(bs, n_used):
+        raise InputError(f"top_k={top_k} must lie in [1, batch size {min(bs, n_used)}]")
     hits = []
     for start in range(0, n_used, bs):
         sl = slice(start, min(start + bs, n_used))

@@ -94,16 +94,21 @@ class ProtocolOptions:
 
 
 PRESETS: dict[str, ProtocolOptions] = {
-    "t2m": ProtocolOptions(lengths="model", mm_selection="random", mm_texts=100,
-                           description="text-to-motion (Guo 2022): lengths from the model's estimator; MM 100 random texts x 30"),
-    "t2m_gpt": ProtocolOptions(lengths="model", mm_selection="all",
-                               description="T2M-GPT: own End token; MM over all test texts x 30"),
-    "tm2t": ProtocolOptions(lengths="model", mm_selection="random", mm_texts=100,
-                            description="TM2T: own end token; MM 100 texts x 30"),
-    "motiongpt": ProtocolOptions(lengths="model", eval_length="min_gt", mm_selection="random", mm_texts=100,
-                                 description="MotionGPT: own end token, evaluated on min(generated, GT) frames; MM 100 x 30"),
-    "momask": ProtocolOptions(lengths="gt", mm_selection="first_batches", mm_texts=96,
-                              description="MoMask: GT lengths; MM over the first 3 batches (96 texts) x 30"),
+    "t2m": ProtocolOptions(
+        lengths="model", mm_selection="random", mm_texts=100,
+        description="text-to-motion (Guo 2022): lengths from the model's estimator; MM 100 random texts x 30"),
+    "t2m_gpt": ProtocolOptions(
+        lengths="model", mm_selection="all",
+        description="T2M-GPT: own End token; MM over all test texts x 30"),
+    "tm2t": ProtocolOptions(
+        lengths="model", mm_selection="random", mm_texts=100,
+        description="TM2T: own end token; MM 100 texts x 30"),
+    "motiongpt": ProtocolOptions(
+        lengths="model", eval_length="min_gt", mm_selection="random", mm_texts=100,
+        description="MotionGPT: own end token, evaluated on min(generated, GT) frames; MM 100 x 30"),
+    "momask": ProtocolOptions(
+        lengths="gt", mm_selection="first_batches", mm_texts=96,
+        description="MoMask: GT lengths; MM over the first 3 batches (96 texts) x 30"),
 }
 
 
@@ -141,6 +146,7 @@ class ProtocolResult:
 
     @property
     def models(self) -> list[str]:
+        """Model names in row order (the ground truth first)."""
         return list(dict.fromkeys(self.values["model"]))
 
     def summary(self) -> pd.DataFrame:
@@ -220,13 +226,15 @@ class GroundTruthBank:
 
     @property
     def n_motions(self) -> int:
+        """Number of test motions in the bank."""
         return len(self.crop_offsets) - 1
 
     def draw_pass(self, rng: np.random.Generator, n_used: int) -> dict[str, np.ndarray]:
         """One random pass: motion order, a caption and a crop per motion (first ``n_used`` motions)."""
         order = rng.permutation(self.n_motions)[:n_used]
         n_caps = np.diff(self.caption_offsets)[order]
-        captions = self.caption_offsets[order] + np.minimum((rng.random(n_used) * n_caps).astype(np.int64), n_caps - 1)
+        pick = np.minimum((rng.random(n_used) * n_caps).astype(np.int64), n_caps - 1)  # uniform caption index
+        captions = self.caption_offsets[order] + pick
         # crop k of motion i is drawn with probability crop_prob[k]: invert the per-motion cumulative sums,
         # shifted by the motion index so that one searchsorted serves all motions
         target = order + rng.random(n_used)
@@ -287,11 +295,18 @@ def _call_generator(name: str, gen: Generator, captions: list[str], lengths: np.
     step = chunk or len(captions)
     for s in range(0, len(captions), step):
         part = gen(captions[s:s + step], None if lengths is None else lengths[s:s + step])
-        part = list(part)
-        if len(part) != len(captions[s:s + step]):
-            raise InputError(f"generator {name!r} returned {len(part)} motions for {len(captions[s:s + step])} captions")
+        part, asked = list(part), len(captions[s:s + step])
+        if len(part) != asked:
+            raise InputError(f"generator {name!r} returned {len(part)} motions for {asked} captions")
         out.extend(part)
     return out
+
+
+def _embed_generated(name: str, evaluator: Evaluator, motions: list[np.ndarray]) -> np.ndarray:
+    try:
+        return evaluator.embed_motions(motions)
+    except InputError as err:
+        raise InputError(f"generator {name!r}: {err}") from None
 
 
 def _cut(motions: list[np.ndarray], gt_lengths: np.ndarray | None) -> list[np.ndarray]:
@@ -302,8 +317,8 @@ def _cut(motions: list[np.ndarray], gt_lengths: np.ndarray | None) -> list[np.nd
 
 def evaluate(generators: dict[str, Generator] | None, evaluator: Evaluator, split: Any,
              spec: ProtocolSpec | ProtocolOptions | Profile | str | None = None, lengths: str | None = None,
-             seed: int = 0, *, generator_batch: int | None = None, progress: bool = False, **overrides
-             ) -> ProtocolResult:
+             seed: int = 0, *, generator_batch: int | None = None, progress: bool = False,
+             ground_truth: GroundTruthBank | None = None, **overrides) -> ProtocolResult:
     """Run the protocol for ``generators`` (``{name: fn(captions, lengths) -> list of raw (T, D) features}``).
 
     ``split``: the test split (anything with ``.features`` and ``.captions``, e.g. a ``MotionSplit``).
@@ -311,7 +326,8 @@ def evaluate(generators: dict[str, Generator] | None, evaluator: Evaluator, spli
     or its ``protocol`` section, or :class:`ProtocolOptions`; ``lengths`` (``"gt"``/``"model"``) and other
     keyword overrides (``replications=``, ``multimodality=False`` ...) win over it.  With ``lengths="model"``
     generators get ``None`` as lengths.  The ground-truth row is always included (MultiModality "–").
-    ``generator_batch`` chunks the calls to each generator.
+    ``generator_batch`` chunks the calls to each generator; ``ground_truth`` reuses the embeddings of an
+    earlier :func:`build_ground_truth` on the same split and evaluator (it is built here otherwise).
     """
     opts = resolve_options(spec, lengths=lengths, **overrides)
     generators = dict(generators or {})
@@ -335,7 +351,9 @@ def evaluate(generators: dict[str, Generator] | None, evaluator: Evaluator, spli
     if div_pairs != opts.diversity_pairs:
         notes.append(f"diversity uses {div_pairs} pairs: only {n_used} motions per pass (T2M-GPT's fallback)")
     top_k = 3
-    bank = build_ground_truth(evaluator, features, captions)
+    bank = ground_truth if ground_truth is not None else build_ground_truth(evaluator, features, captions)
+    if bank.n_motions != n:
+        raise InputError(f"the ground-truth bank holds {bank.n_motions} motions but the split has {n}")
     rows: list[tuple[str, int, str, float]] = []
 
     for r in range(opts.replications):
@@ -356,7 +374,7 @@ def evaluate(generators: dict[str, Generator] | None, evaluator: Evaluator, spli
         cut_to = gt_len if opts.eval_length == "min_gt" else None
         for name, gen in generators.items():
             motions = _cut(_call_generator(name, gen, cap_texts, given, generator_batch), cut_to)
-            emb = evaluator.embed_motions(motions)
+            emb = _embed_generated(name, evaluator, motions)
             top = M.r_precision(text_a, emb, top_k, bs)
             res = {"top1": top[0], "top2": top[1], "top3": top[2], "fid": M.fid(emb, mot_b),
                    "mm_dist": M.matching_score(text_a, emb), "diversity": M.diversity(emb, div_pairs, gen_rng)}
@@ -386,7 +404,7 @@ def _multimodality(name: str, gen: Generator, evaluator: Evaluator, opts: Protoc
     lens = None if given is None else np.repeat(given[chosen], s)
     cut = None if cut_to is None else np.repeat(cut_to[chosen], s)
     motions = _cut(_call_generator(name, gen, texts, lens, chunk), cut)
-    emb = evaluator.embed_motions(motions).reshape(len(chosen), s, -1)  # (texts, samples, d)
+    emb = _embed_generated(name, evaluator, motions).reshape(len(chosen), s, -1)  # (texts, samples, d)
     return M.multimodality(emb, opts.mm_pairs, rng)
 
 
@@ -407,5 +425,50 @@ def random_generator(mean: np.ndarray, std: np.ndarray, seed: int = 0, default_l
         key = hashlib.sha256(repr((list(captions), lens)).encode()).hexdigest()[:16]
         g = make_rng(seed, "random-generator", key)
         return [(mean + std * g.standard_normal((length, mean.shape[0]))).astype(np.float32) for length in lens]
+
+    return generate
+
+
+def retrieval_generator(split: Any, chunk: int = 512) -> Generator:
+    """A baseline that never generates: for each caption, a motion of ``split`` (usually the training split)
+    whose captions share the most words with it (Jaccard overlap of word sets; ties: the first motion).
+
+    Motions are cut to the requested length when lengths are given (never padded).  Vectorised over a
+    bag-of-words matrix, and answers are cached per caption, so the 20-replication protocol stays cheap.
+    """
+    import re
+
+    words_of = lambda text: set(re.findall(r"[a-z]+", str(text).lower()))  # noqa: E731
+    bags = [set().union(*(words_of(caption_text(c)) for c in caps)) for caps in split.captions]
+    if not bags:
+        raise InputError("retrieval_generator needs a split with at least one motion")
+    vocab = {w: i for i, w in enumerate(sorted(set().union(*bags)))}
+    table = np.zeros((len(bags), len(vocab)), dtype=np.float32)  # (N, V) word presence
+    for i, bag in enumerate(bags):
+        table[i, [vocab[w] for w in bag]] = 1.0
+    sizes = table.sum(1)  # (N,)
+    features = list(split.features)
+    cache: dict[str, int] = {}
+
+    def best_match(captions: list[str]) -> list[int]:
+        todo = [c for c in dict.fromkeys(captions) if c not in cache]
+        for s in range(0, len(todo), chunk):
+            part = todo[s:s + chunk]
+            query = np.zeros((len(part), len(vocab)), dtype=np.float32)
+            q_sizes = np.zeros(len(part), dtype=np.float32)
+            for r, caption in enumerate(part):
+                words = words_of(caption)
+                q_sizes[r] = len(words)
+                query[r, [vocab[w] for w in words if w in vocab]] = 1.0
+            inter = query @ table.T  # (Q, N) shared words
+            jaccard = inter / np.maximum(q_sizes[:, None] + sizes[None, :] - inter, 1.0)
+            cache.update(zip(part, jaccard.argmax(1).tolist()))
+        return [cache[c] for c in captions]
+
+    def generate(captions: list[str], lengths: np.ndarray | None) -> list[np.ndarray]:
+        picks = best_match(list(captions))
+        if lengths is None:
+            return [features[j] for j in picks]
+        return [features[j][:max(UNIT, int(n))] for j, n in zip(picks, lengths)]
 
     return generate

@@ -180,26 +180,23 @@ def evaluate_runs(runs: dict[str, Sequence[Any]], evaluator, split, spec=None, *
                   **protocol_options) -> pd.DataFrame:
     """The protocol for every run of every setting: ``runs = {setting: [generator per seed, ...]}``.
 
-    Each run is evaluated on its own (``motionlab.evaluation.protocol.evaluate``; the same ``seed``, hence the
-    same ground-truth passes, for all), and its per-metric means over the replications form one row of the
-    tidy result: columns ``setting``, ``run``, ``metric``, ``value``.  The ground-truth row of the protocol is
-    kept once, as setting ``"ground truth"``.
+    All runs go through ONE call of ``motionlab.evaluation.protocol.evaluate`` (so they share the
+    ground-truth passes, and the test crops are embedded once); each run's per-metric means over the
+    replications form the rows of the tidy result: columns ``setting``, ``run``, ``metric``, ``value``.
+    The protocol's ground-truth row is kept as setting ``"ground truth"`` (run 0).
     """
     from motionlab.evaluation.protocol import GT_NAME, evaluate
 
-    rows = []
-    gt_done = False
+    named, owner = {}, {}
     for setting, gens in runs.items():
+        if setting == GT_NAME:
+            raise InputError(f"{GT_NAME!r} is reserved for the ground-truth row")
         for r, gen in enumerate(gens):
-            result = evaluate({setting: gen}, evaluator, split, spec, seed=seed, **protocol_options)
-            means = result.values.groupby(["model", "metric"])["value"].mean()
-            for (model, metric), value in means.items():
-                if model == GT_NAME:
-                    if not gt_done:
-                        rows.append((GT_NAME, 0, metric, float(value)))
-                    continue
-                rows.append((setting, r, metric, float(value)))
-            gt_done = True
+            name = f"{setting} [run {r}]"
+            named[name], owner[name] = gen, (setting, r)
+    result = evaluate(named, evaluator, split, spec, seed=seed, **protocol_options)
+    means = result.values.groupby(["model", "metric"], sort=False)["value"].mean()
+    rows = [(*owner.get(model, (GT_NAME, 0)), metric, float(value)) for (model, metric), value in means.items()]
     return pd.DataFrame(rows, columns=["setting", "run", "metric", "value"])
 
 

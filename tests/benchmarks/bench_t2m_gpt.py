@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats, CPU full-size rows skipped")
     parser.add_argument("--out", default=str(REPO / "results" / "bench_t2m_gpt.json"))
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)  # run_all.py calls main() with its own sys.argv
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     rows_gen, rows_train, models = [], [], {}
     for device in devices:
@@ -138,4 +138,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

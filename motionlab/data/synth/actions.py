@@ -28,8 +28,8 @@ SPEEDS = ("slow", "normal", "fast")
 class Action:
     """One primitive: ``sample(rng) -> params``, ``seconds(params) -> (shortest, longest)`` and
     ``build(params, n_frames, ctx) -> Score``.  ``gait`` actions step continuously and chain into each
-    other without stopping; ``final`` lists parameter values only allowed in the last segment (ending
-    seated or kneeling)."""
+    other without stopping.  (Kneeling and sitting have ``stay``: the motion ends kneeling or seated; the
+    composer sets it only for a motion's last action.)"""
 
     name: str
     group: str  # locomotion | upper | lower | whole
@@ -37,7 +37,6 @@ class Action:
     sample: Callable[[Rng], Params]
     seconds: Callable[[Params], tuple[float, float]]
     build: Callable[[Params, int, Ctx], Score]
-    ends_down: Callable[[Params], bool] = lambda p: False  # True: the motion cannot go on after it
 
 
 def _pick(rng: Rng, options, p=None):
@@ -338,8 +337,8 @@ ACTIONS: dict[str, Action] = {a.name: a for a in [
     Action("kick", "lower", False, _kick, _kick_seconds, postures.kick),
     Action("squat", "lower", False, _squat, _cycle_seconds, postures.squat),
     Action("lunge", "lower", False, _lunge, _lunge_seconds, postures.lunge),
-    Action("kneel", "lower", False, _kneel, _kneel_seconds, postures.kneel, ends_down=lambda p: p["stay"]),
-    Action("sit_down", "lower", False, _sit, _sit_seconds, postures.sit_down, ends_down=lambda p: p["stay"]),
+    Action("kneel", "lower", False, _kneel, _kneel_seconds, postures.kneel),
+    Action("sit_down", "lower", False, _sit, _sit_seconds, postures.sit_down),
     Action("spin", "whole", True, _spin, _spin_seconds, locomotion.spin),
     Action("jumping_jacks", "whole", False, _jacks, _jacks_seconds, locomotion.jumping_jacks),
     Action("dance_sway", "whole", False, _dance, _gesture_seconds("dance_sway"), gestures.dance_sway),

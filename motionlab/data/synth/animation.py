@@ -135,6 +135,7 @@ class FootStep:
     attach: bool = False
 
     def shifted(self, frames_: float) -> "FootStep":
+        """The same step ``frames`` later."""
         return dataclasses.replace(self, t0=self.t0 + frames_, t1=self.t1 + frames_, ref=self.ref + frames_)
 
 
@@ -184,6 +185,7 @@ class Score:
 
     @property
     def seconds(self) -> float:
+        """Length in seconds."""
         return self.n / FPS
 
 

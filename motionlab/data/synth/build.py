@@ -48,6 +48,7 @@ class Made:
 
 
 def motion_name(index: int) -> str:
+    """File name of motion ``index`` ("000042"); its mirror is "M000042"."""
     return f"{index:06d}"
 
 

@@ -78,6 +78,7 @@ def sentence(shape: str, subject: tuple, phrases: list[list[Chunk]]) -> list[Wor
         raise ValueError(f"unknown single-phrase shape {shape!r}")
 
     def chain(form: str, last_join: list[Word]) -> list[Word]:
+        """The phrases in one verb form, joined by commas and ``last_join`` before the last."""
         out: list[Word] = []
         for i, vp in enumerate(phrases):
             if i > 0:

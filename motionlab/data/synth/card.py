@@ -31,6 +31,7 @@ class SynthStats:
     mirrored: bool
     splits: dict[str, int]
     frames: np.ndarray  # feature rows per base motion
+    motion_actions: list[list[str]]  # the actions of each base motion, in order
     actions: Counter  # segments per action
     segments: Counter  # motions by number of actions
     captions: list[list[str]]  # texts per base motion
@@ -41,18 +42,22 @@ class SynthStats:
 
     @property
     def n_files(self) -> int:
+        """Motions in the folder, mirrors included."""
         return self.n_motions * (2 if self.mirrored else 1)
 
     @property
     def n_captions(self) -> int:
+        """Caption lines in the folder, mirrors included."""
         return sum(len(c) for c in self.captions) * (2 if self.mirrored else 1)
 
     @property
     def vocabulary(self) -> set[str]:
+        """Distinct token words of the base captions."""
         return {w for toks in self.tokens for w in toks}
 
     @property
     def caption_words(self) -> np.ndarray:
+        """Token count of every base caption."""
         return np.array([len(t) for t in self.tokens])
 
     def table(self) -> pd.DataFrame:
@@ -92,7 +97,8 @@ def dataset_stats(folder: str | Path) -> SynthStats:
                 shared[c.text.rstrip(".")].add(" + ".join(m["actions"]))
     return SynthStats(
         n_motions=meta["n_motions"], mirrored=meta["mirror"], splits=splits,
-        frames=np.array([m["frames"] for m in motions]), actions=Counter(a for m in motions for a in m["actions"]),
+        frames=np.array([m["frames"] for m in motions]), motion_actions=[m["actions"] for m in motions],
+        actions=Counter(a for m in motions for a in m["actions"]),
         segments=Counter(len(m["actions"]) for m in motions), captions=captions, tokens=tokens, levels=levels,
         subclip_captions=subclips, shared=dict(shared),
     )

@@ -24,10 +24,12 @@ def synth_command(args: argparse.Namespace) -> int:
         raise InputError(f"--motions {n}: at least 3 motions are needed (one per split)")
     mirror = profile.data.synth_mirror and not getattr(args, "no_mirror", False)
     out = Path(args.out) if getattr(args, "out", None) else synth_dir(profile)
+    force = bool(getattr(args, "force", False))
+    existed = (out / "all.txt").exists() and not force
     start = time.perf_counter()
-    folder = build_synth(out, n_motions=n, seed=int(getattr(args, "seed", 0)), mirror=mirror,
-                         force=bool(getattr(args, "force", False)))
+    folder = build_synth(out, n_motions=n, seed=int(getattr(args, "seed", 0)), mirror=mirror, force=force)
     total = n * (2 if mirror else 1)
+    what = "kept the existing build" if existed else f"built in {time.perf_counter() - start:.1f} s"
     print(f"MotionLab-Synth ({profile.name}): {total} motions ({n} + {'mirrors' if mirror else 'no mirrors'}) "
-          f"in {folder} [{time.perf_counter() - start:.1f} s]")
+          f"in {folder} ({what})")
     return 0

@@ -58,10 +58,12 @@ class Plan:
 
     @property
     def seconds(self) -> float:
+        """Length in seconds."""
         return self.n_frames / FPS
 
     @property
     def actions(self) -> list[str]:
+        """The action names in order."""
         return [s.action for s in self.segments]
 
 
@@ -171,6 +173,23 @@ def sample_plan(rng: np.random.Generator, max_tries: int = 50) -> Plan:
     raise RuntimeError("could not draw a motion plan that fits the length limits")
 
 
+# how each stepping action travels; two of them chain without stopping when they travel alike, or when
+# walking meets stepping on the spot ("walks forward and turns around")
+TRAVEL = {"walk": "forward", "jog": "forward", "run": "forward", "walk_circle": "forward",
+          "walk_backwards": "backward", "sidestep": "sideways", "turn": "on the spot", "spin": "on the spot",
+          "march_in_place": "on the spot"}
+
+
+def chains(first: str, second: str) -> bool:
+    """Whether stepping goes on from action ``first`` into ``second`` (else the body stops in between)."""
+    if first not in TRAVEL or second not in TRAVEL:
+        return False
+    if TRAVEL[first] == TRAVEL[second]:
+        return True
+    slow = {"walk", "walk_circle"}
+    return (first in slow and TRAVEL[second] == "on the spot") or (second in slow and TRAVEL[first] == "on the spot")
+
+
 def single_action_plan(action: str, rng: np.random.Generator, seconds: float | None = None, **params) -> Plan:
     """A motion of one action (parameters drawn from ``rng``, then overridden by ``params``), lasting
     ``seconds`` (default: the shortest time it needs plus a little)."""
@@ -190,15 +209,16 @@ def plan_score(plan: Plan) -> Score:
     segs = plan.segments
     for i, s in enumerate(segs):
         act: Action = ACTIONS[s.action]
-        prev_gait = i > 0 and ACTIONS[segs[i - 1].action].gait
-        next_gait = i + 1 < len(segs) and ACTIONS[segs[i + 1].action].gait
-        ctx = Ctx(enter_moving=act.gait and prev_gait, exit_moving=act.gait and next_gait, last=i == len(segs) - 1)
+        ctx = Ctx(enter_moving=i > 0 and chains(segs[i - 1].action, s.action),
+                  exit_moving=i + 1 < len(segs) and chains(s.action, segs[i + 1].action))
         scores.append(act.build(s.params, s.n, ctx))
     score, starts = concat(scores, OVERLAP)
     assert starts == [s.start for s in segs] and score.n == plan.n_frames
     for i in range(1, len(segs)):
-        if ACTIONS[segs[i - 1].action].gait and ACTIONS[segs[i].action].gait:
-            _ease_gait_change(score, segs[i].start + OVERLAP // 2)
+        if chains(segs[i - 1].action, segs[i].action):
+            # over up to 0.9 s each side, but well inside both actions (a short spin must stop in time)
+            half = min(0.9, 0.3 * min(segs[i - 1].n, segs[i].n) / FPS)
+            _ease_gait_change(score, segs[i].start + OVERLAP // 2, half)
     if plan.style:
         _apply_style(score, plan.style)
     return score

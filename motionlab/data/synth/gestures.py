@@ -33,6 +33,7 @@ def _sway_arm(sc: Score, side: int, pose: str, start: float, end: float, freq: f
 
 
 def wave(p: dict, n: int, ctx: Ctx) -> Score:
+    """Raise one or both hands and wave them side to side, high or at chest height."""
     sc = Score.blank(n)
     busy = 0.9 + p["reps"] / p["freq"]
     t0 = centred(n, busy, p["where"]) + 0.45
@@ -47,6 +48,7 @@ def wave(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def clap(p: dict, n: int, ctx: Ctx) -> Score:
+    """Bring the hands up in front of the chest and clap them together."""
     sc = Score.blank(n)
     period = 1.0 / p["freq"]
     busy = 0.8 + p["reps"] * period
@@ -65,6 +67,7 @@ def clap(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def punch(p: dict, n: int, ctx: Ctx) -> Score:
+    """Raise the fists to a guard and punch forward (alternating for "both"), the chest turning into it."""
     sc = Score.blank(n)
     reps, period = p["reps"], p["period"]
     busy = busy_seconds("punch", p)
@@ -101,6 +104,7 @@ def _step_pair(sc: Score, foot: int, out0: float, out1: float, back0: float, del
 
 
 def throw(p: dict, n: int, ctx: Ctx) -> Score:
+    """Wind up and throw overhand or underhand, stepping into the throw with the other foot."""
     sc = Score.blank(n)
     side = 0 if p["side"] == "left" else 1
     sign = 1.0 if side == 0 else -1.0
@@ -123,6 +127,7 @@ def throw(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def raise_arms(p: dict, n: int, ctx: Ctx) -> Score:
+    """Raise one or both arms overhead, forward or out to the side, hold, lower."""
     sc = Score.blank(n)
     pose = {"overhead": "overhead", "forward": "forward", "sideways": "side"}[p["style"]]
     up_t, hold = p["up_time"], p["hold"]
@@ -152,6 +157,7 @@ REACH = {  # direction -> (pose, body: spine bend fwd, pelvis pitch, side bend, 
 
 
 def reach(p: dict, n: int, ctx: Ctx) -> Score:
+    """Reach out with one hand forward, up (on the toes), to the side or down (bending over)."""
     sc = Score.blank(n)
     pose, bend, pitch, side_bend, height, back, heel = REACH[p["direction"]]
     side = 0 if p["side"] == "left" else 1
@@ -179,6 +185,7 @@ def reach(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def stretch(p: dict, n: int, ctx: Ctx) -> Score:
+    """Stretch: arms up on the toes, side bends, a forward fold, or the arms pulled back."""
     sc = Score.blank(n)
     style, reps = p["style"], p["reps"]
     t = frames(n)
@@ -228,6 +235,7 @@ def stretch(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def bow(p: dict, n: int, ctx: Ctx) -> Score:
+    """Bow from the hips, slightly or deeply, perhaps with a hand on the chest."""
     sc = Score.blank(n)
     depth = p["depth"]
     go, hold = p["go"], p["hold"]
@@ -254,6 +262,7 @@ def bow(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def look_around(p: dict, n: int, ctx: Ctx) -> Score:
+    """Look left and right, turning the head and the chest a little."""
     sc = Score.blank(n)
     k = len(p["looks"])
     busy = 1.2 * k + 0.6
@@ -270,6 +279,7 @@ def look_around(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def dance_sway(p: dict, n: int, ctx: Ctx) -> Score:
+    """Sway the hips from side to side with bouncing knees and swaying arms, perhaps stepping."""
     sc = Score.blank(n)
     period, reps = p["period"], p["reps"]
     busy = reps * period + 0.6

@@ -89,6 +89,7 @@ class Verb:
     lemma: str
 
     def word(self, form: str) -> Word:
+        """The verb written in ``form`` (see :func:`conjugate`)."""
         return Word(conjugate(self.lemma, form), "VERB", self.lemma)
 
 
@@ -108,6 +109,7 @@ def w(text: str, tags: str) -> list[Word]:
 
 
 def v(lemma: str) -> list[Verb]:
+    """A verb slot as a one-chunk phrase."""
     return [Verb(lemma)]
 
 

@@ -69,6 +69,7 @@ def _turn_profile(n: int, angle: float, start: float, end: float) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------- gaits
 def walk(p: dict, n: int, ctx: Ctx) -> Score:
+    """Walk forward (or turn to a side while setting off), arms swinging against the legs, maybe veering."""
     v = p["v"]
     a, b = _run_window(n, ctx)
     yaw_rate = np.full(n, p["veer"])
@@ -82,18 +83,21 @@ def walk(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def jog(p: dict, n: int, ctx: Ctx) -> Score:
+    """Jog: a short stance with flight phases, elbows bent, a forward lean."""
     v = p["v"]
     return gait(n, ctx, velocity=(0.0, v), rate=2.3 + 0.2 * v, duty=0.42, lift=0.1, lean=0.1, swing=p["swing"],
                 arms="jog", height=-0.04, yaw_rate=np.full(n, p["veer"]), width=0.09)
 
 
 def run(p: dict, n: int, ctx: Ctx) -> Score:
+    """Run: faster, longer flights, more lean and arm swing than a jog."""
     v = p["v"]
     return gait(n, ctx, velocity=(0.0, v), rate=2.5 + 0.17 * v, duty=0.36, lift=0.15, lean=0.16, swing=p["swing"],
                 arms="run", height=-0.06, yaw_rate=np.full(n, p["veer"]), width=0.08)
 
 
 def walk_backwards(p: dict, n: int, ctx: Ctx) -> Score:
+    """Walk backwards with flat steps, perhaps looking over a shoulder."""
     v = p["v"]
     sc = gait(n, ctx, velocity=(0.0, -v), rate=1.4 + 0.5 * v, duty=0.62, lift=0.05, roll=0.0, lean=0.06,
               swing=0.35, yaw_rate=np.full(n, p["veer"]), toe_out=0.12)
@@ -102,6 +106,7 @@ def walk_backwards(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def sidestep(p: dict, n: int, ctx: Ctx) -> Score:
+    """Step sideways: the foot on the travelling side leads, the other closes in."""
     sign = 1.0 if p["direction"] == "left" else -1.0
     sc = gait(n, ctx, velocity=(sign * p["v"], 0.0), rate=p["rate"], duty=0.66, lift=0.04, width=0.13, roll=0.0,
               lean=0.03, swing=0.0, lead=0 if sign > 0 else 1, arms=p["arms"])
@@ -110,6 +115,7 @@ def sidestep(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def walk_circle(p: dict, n: int, ctx: Ctx) -> Score:
+    """Walk around a circle (about one turn), leaning into it and looking inside."""
     sign = 1.0 if p["direction"] == "counterclockwise" else -1.0  # counterclockwise from above = turning left
     v = p["v"]
     env = speed_envelope(n, ctx, v)
@@ -123,6 +129,7 @@ def walk_circle(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def turn_in_place(p: dict, n: int, ctx: Ctx) -> Score:
+    """Turn on the spot by 90 or 180 degrees with small steps, the head leading."""
     sign = 1.0 if p["direction"] == "left" else -1.0
     a, b = _run_window(n, ctx)
     turn = _turn_profile(n, sign * p["angle"], a + 0.1, b - 0.1)
@@ -133,6 +140,7 @@ def turn_in_place(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def spin(p: dict, n: int, ctx: Ctx) -> Score:
+    """Spin around once or twice with quick small steps, the chest leading."""
     sign = 1.0 if p["direction"] == "left" else -1.0
     a, b = _run_window(n, ctx)
     turn = _turn_profile(n, sign * p["angle"], a + 0.05, b - 0.05)
@@ -143,6 +151,7 @@ def spin(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def march_in_place(p: dict, n: int, ctx: Ctx) -> Score:
+    """March on the spot, lifting the knees, arms swinging."""
     return gait(n, ctx, velocity=(0.0, 0.0), rate=p["rate"], duty=0.6, lift=p["lift"], roll=0.0, lean=0.0,
                 swing=p["swing"], width=0.1)
 
@@ -189,6 +198,7 @@ def jumps(sc: Score, takeoffs: list[float], tau: float, distance: float, *, widt
 
 
 def jump_forward(p: dict, n: int, ctx: Ctx) -> Score:
+    """One or more two-footed jumps forward."""
     sc = Score.blank(n)
     starts = _jump_times(p, n)
     jumps(sc, starts, p["tau"], p["distance"], crouch=p["crouch"])
@@ -196,6 +206,7 @@ def jump_forward(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def jump_in_place(p: dict, n: int, ctx: Ctx) -> Score:
+    """One or more two-footed jumps on the spot, rebounding between them."""
     sc = Score.blank(n)
     starts = _jump_times(p, n)
     jumps(sc, starts, p["tau"], 0.0, crouch=p["crouch"], tuck=p["tuck"])
@@ -240,6 +251,7 @@ def hop(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def jumping_jacks(p: dict, n: int, ctx: Ctx) -> Score:
+    """Jumping jacks: jump the feet apart with the arms overhead, then back together."""
     sc = Score.blank(n)
     reps, tau, gap = p["reps"], p["tau"], p["gap"]
     count = 2 * reps

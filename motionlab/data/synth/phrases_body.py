@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from motionlab.data.synth.lexicon import (
-    Options, forward_words, hand_words, number_spec, options, side_of, speed_words, times_spec, with_speed,
-)
+from motionlab.data.synth.lexicon import Options, hand_words, number_spec, options, side_of, times_spec, with_speed
 
 
 # --------------------------------------------------------------------------------------------- gestures
 def wave(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.wave`."""
     if level == 0:
         return options(["wave/V", "wave/V hello/INTJ", "wave/V goodbye/INTJ",
                       "wave/V {poss} hand/NOUN" if p["side"] != "both" else "wave/V {poss} hands/NOUN"], poss=poss)
@@ -23,6 +22,7 @@ def wave(p: dict, level: int, poss: str) -> Options:
 
 
 def clap(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.clap`."""
     r = p["reps"]
     if level == 0:
         return options(["clap/V", "clap/V {poss} hands/NOUN", "clap/V hands/NOUN", "applaud/V"], poss=poss)
@@ -33,6 +33,7 @@ def clap(p: dict, level: int, poss: str) -> Options:
 
 
 def punch(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.punch`."""
     r = p["reps"]
     if level == 0:
         return options(["punch/V", "throw/V punches/NOUN" if r > 1 else "throw/V a/DET punch/NOUN", "punch/V the/DET air/NOUN", "box/V"])
@@ -51,6 +52,7 @@ def punch(p: dict, level: int, poss: str) -> Options:
 
 
 def throw(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.throw`."""
     if level == 0:
         return options(["throw/V something/PRON", "throw/V a/DET ball/NOUN", "throw/V an/DET object/NOUN",
                       "toss/V something/PRON"])
@@ -67,6 +69,7 @@ def throw(p: dict, level: int, poss: str) -> Options:
 
 
 def raise_arms(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.raise_arms`."""
     both = p["side"] == "both"
     arms = ["{poss} arms/NOUN", "both/DET arms/NOUN", "{poss} hands/NOUN"] if both else hand_words(p, "arm") + hand_words(p)[:1]
     if level == 0:
@@ -87,6 +90,7 @@ def raise_arms(p: dict, level: int, poss: str) -> Options:
 
 
 def reach(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.reach`."""
     d = p["direction"]
     if level == 0:
         return options(["reach/V out/ADP", "reach/V for/ADP something/PRON", "reach/V", "extend/V an/DET arm/NOUN"])
@@ -105,6 +109,7 @@ def reach(p: dict, level: int, poss: str) -> Options:
 
 
 def stretch(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.stretch`."""
     style = p["style"]
     if level == 0:
         return options(["stretch/V", "do/V a/DET stretch/NOUN", "stretch/V out/ADP"])
@@ -133,6 +138,7 @@ def stretch(p: dict, level: int, poss: str) -> Options:
 
 
 def bow(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.bow`."""
     if level == 0:
         return options(["bow/V", "bend/V forward/ADV", "take/V a/DET bow/NOUN"])
     deep = p["amplitude"] == "deep"
@@ -148,6 +154,7 @@ def bow(p: dict, level: int, poss: str) -> Options:
 
 
 def look_around(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.look_around`."""
     if level == 0:
         return options(["look/V around/ADV", "look/V left/ADV and/CCONJ right/ADV", "glance/V around/ADV",
                       "scan/V the/DET area/NOUN"])
@@ -165,6 +172,7 @@ def look_around(p: dict, level: int, poss: str) -> Options:
 
 
 def dance_sway(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.gestures.dance_sway`."""
     if level == 0:
         return options(["dance/V", "sway/V", "sway/V side/NOUN to/ADP side/NOUN", "groove/V to/ADP music/NOUN"])
     base = ["sway/V from/ADP side/NOUN to/ADP side/NOUN", "dance/V from/ADP side/NOUN to/ADP side/NOUN", "dance/V in/ADP place/NOUN"]
@@ -181,6 +189,7 @@ def dance_sway(p: dict, level: int, poss: str) -> Options:
 
 # ------------------------------------------------------------------------------------------- lower body
 def kick(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.postures.kick`."""
     s, r = side_of(p), p["reps"]
     if level == 0:
         return options(["kick/V", "kick/V something/PRON", "kick/V {poss} leg/NOUN out/ADP"], poss=poss)
@@ -198,6 +207,7 @@ def kick(p: dict, level: int, poss: str) -> Options:
 
 
 def squat(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.postures.squat`."""
     r = p["reps"]
     if level == 0:
         return options(["squat/V", "squat/V down/ADP", "crouch/V down/ADP", "bend/V {poss} knees/NOUN",
@@ -217,6 +227,7 @@ def squat(p: dict, level: int, poss: str) -> Options:
 
 
 def lunge(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.postures.lunge`."""
     s, r = side_of(p), p["reps"]
     if level == 0:
         return options(["lunge/V", "lunge/V forward/ADV", "step/V forward/ADV and/CCONJ bend/V {poss} knees/NOUN"], poss=poss)
@@ -232,6 +243,7 @@ def lunge(p: dict, level: int, poss: str) -> Options:
 
 
 def kneel(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.postures.kneel`."""
     s, stay = side_of(p), p["stay"]
     up = "" if stay else " and/CCONJ then/ADV stand/V back/ADV up/ADP"
     up2 = "" if stay else " and/CCONJ get/V back/ADV up/ADP"
@@ -250,6 +262,7 @@ def kneel(p: dict, level: int, poss: str) -> Options:
 
 
 def sit_down(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.postures.sit_down`."""
     stay = p["stay"]
     if level == 0:
         return options(["sit/V down/ADP", "take/V a/DET seat/NOUN", "sit/V"] if stay else

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from motionlab.data.synth.lexicon import (
-    Options, forward_words, hand_words, number_spec, options, side_of, speed_words, times_spec, with_speed,
-)
+from motionlab.data.synth.lexicon import Options, forward_words, number_spec, options, side_of, times_spec, with_speed
 
 
 def walk(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.walk`."""
     d = p["direction"]
     if level == 0:
         base = ["walk/V"] + (["walk/V forward/ADV", "move/V forward/ADV"] if d == "forward" else [])
@@ -30,6 +29,7 @@ def walk(p: dict, level: int, poss: str) -> Options:
 
 
 def jog(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.jog`."""
     if level == 0:
         return options(["jog/V", "run/V", "jog/V forward/ADV"])
     base = [f"jog/V {x}" for x in forward_words(p)] + ["run/V forward/ADV at/ADP a/DET jogging/NOUN pace/NOUN",
@@ -38,6 +38,7 @@ def jog(p: dict, level: int, poss: str) -> Options:
 
 
 def run(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.run`."""
     if level == 0:
         return options(["run/V", "run/V forward/ADV"] + (["sprint/V"] if p["speed"] == "fast" else []))
     base = [f"run/V {x}" for x in forward_words(p)]
@@ -51,6 +52,7 @@ def run(p: dict, level: int, poss: str) -> Options:
 
 
 def walk_backwards(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.walk_backwards`."""
     if level == 0:
         return options(["walk/V backwards/ADV", "move/V backwards/ADV", "step/V back/ADV"])
     base = ["walk/V backwards/ADV", "walk/V backward/ADV", "back/V up/ADP", "walk/V in/ADP reverse/NOUN"]
@@ -60,6 +62,7 @@ def walk_backwards(p: dict, level: int, poss: str) -> Options:
 
 
 def sidestep(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.sidestep`."""
     d = p["direction"]
     if level == 0:
         return options(["step/V sideways/ADV", "move/V sideways/ADV", "shuffle/V sideways/ADV"])
@@ -77,6 +80,7 @@ def sidestep(p: dict, level: int, poss: str) -> Options:
 
 
 def walk_circle(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.walk_circle`."""
     base = ["walk/V in/ADP a/DET circle/NOUN", "walk/V around/ADV in/ADP a/DET circle/NOUN",
             "walk/V in/ADP a/DET circular/ADJ path/NOUN"]
     if level == 0:
@@ -89,6 +93,7 @@ def walk_circle(p: dict, level: int, poss: str) -> Options:
 
 
 def turn(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.turn_in_place`."""
     d, around = p["direction"], p["amount"] == "around"
     if level == 0:
         return options(["turn/V around/ADV", "turn/V back/ADV"] if around else ["turn/V", "turn/V to/ADP the/DET side/NOUN"])
@@ -105,6 +110,7 @@ def turn(p: dict, level: int, poss: str) -> Options:
 
 
 def spin(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.spin`."""
     if level == 0:
         return options(["spin/V around/ADV", "spin/V", "turn/V around/ADV quickly/ADV", "twirl/V around/ADV"])
     if level == 1:
@@ -119,6 +125,7 @@ def spin(p: dict, level: int, poss: str) -> Options:
 
 
 def march_in_place(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.march_in_place`."""
     base = ["march/V in/ADP place/NOUN", "march/V on/ADP the/DET spot/NOUN", "walk/V in/ADP place/NOUN"]
     if level == 0:
         return options(base)
@@ -128,7 +135,8 @@ def march_in_place(p: dict, level: int, poss: str) -> Options:
     return options(base if level == 1 else with_speed(base, p), poss=poss)
 
 
-def jumpforward_words(p: dict, level: int, poss: str) -> Options:
+def jump_forward(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.jump_forward`."""
     r = p["reps"]
     if level == 0:
         return options(["jump/V forward/ADV", "jump/V", "leap/V forward/ADV"])
@@ -145,6 +153,7 @@ def jumpforward_words(p: dict, level: int, poss: str) -> Options:
 
 
 def jump_in_place(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.jump_in_place`."""
     r = p["reps"]
     if level == 0:
         return options(["jump/V", "jump/V up/ADV and/CCONJ down/ADV", "jump/V in/ADP place/NOUN"])
@@ -158,6 +167,7 @@ def jump_in_place(p: dict, level: int, poss: str) -> Options:
 
 
 def hop(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.hop`."""
     s, r = side_of(p), p["reps"]
     if level == 0:
         return options(["hop/V", "hop/V on/ADP one/NUM leg/NOUN", "hop/V on/ADP one/NUM foot/NOUN",
@@ -175,6 +185,7 @@ def hop(p: dict, level: int, poss: str) -> Options:
 
 
 def jumping_jacks(p: dict, level: int, poss: str) -> Options:
+    """Phrases for :func:`motionlab.data.synth.locomotion.jumping_jacks`."""
     r = p["reps"]
     base = ["do/V jumping/VERB jacks/NOUN", "perform/V jumping/VERB jacks/NOUN", "do/V star/NOUN jumps/NOUN"]
     if level == 0:

@@ -77,11 +77,10 @@ def blend_arms(score: Score, other_hands: np.ndarray, other_elbows: np.ndarray, 
 @dataclass(frozen=True)
 class Ctx:
     """Where an action sits in its motion: whether the body is already moving when it starts (a stepping
-    action before it), keeps moving after it (a stepping action after it), and whether it is the last."""
+    action before it) and whether it keeps moving after it (a stepping action after it)."""
 
     enter_moving: bool = False
     exit_moving: bool = False
-    last: bool = True
 
 
 def envelope(n: int, t_in: float, t_out: float, ramp_in: float, ramp_out: float,
@@ -92,11 +91,6 @@ def envelope(n: int, t_in: float, t_out: float, ramp_in: float, ramp_out: float,
     up = np.ones(n) if enter else smoothstep((t - (t_in - ramp_in)) / max(ramp_in, 1e-6))
     down = np.ones(n) if exit_ else smoothstep((t_out - t) / max(ramp_out, 1e-6))
     return up * down
-
-
-def seconds(n: int) -> float:
-    """Length of ``n`` frames in seconds."""
-    return n / FPS
 
 
 def centred(n: int, busy: float, where: float = 0.5, lead: float = 0.2) -> float:

@@ -35,6 +35,7 @@ KNEEL_HEIGHT, KNEEL_BACK = _kneel_geometry()
 
 
 def kick(p: dict, n: int, ctx: Ctx) -> Score:
+    """Kick forward or to the side with one leg, the weight over the other foot."""
     sc = Score.blank(n)
     foot = 0 if p["side"] == "left" else 1
     sign = 1.0 if foot == 0 else -1.0
@@ -75,6 +76,7 @@ def kick(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def squat(p: dict, n: int, ctx: Ctx) -> Score:
+    """Squat down and up again, hips back, trunk forward, feet apart."""
     sc = Score.blank(n)
     down, hold, up = p["down"], p["hold"], p["up"]
     cycle = down + hold + up
@@ -108,6 +110,7 @@ def squat(p: dict, n: int, ctx: Ctx) -> Score:
 
 
 def lunge(p: dict, n: int, ctx: Ctx) -> Score:
+    """Step forward into a lunge, sink, rise and step back."""
     sc = Score.blank(n)
     front = 0 if p["side"] == "left" else 1
     sign = 1.0 if front == 0 else -1.0

@@ -107,6 +107,7 @@ class Plausibility:
     jerk_max: float
 
     def as_dict(self) -> dict:
+        """The measures as a plain dict."""
         return asdict(self)
 
 

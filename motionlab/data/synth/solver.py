@@ -5,9 +5,9 @@ The order of work, all vectorised over frames:
 1. **Root path.**  Integrate the turning rate into a heading and the velocity (heading frame) into a
    ground path; add the non-integrated offset.  The pelvis rotation is heading x lean.
 2. **Footsteps.**  Stepping runs (``step_rate`` > 0) place a step at every whole cycle of the gait phase:
-   the foot lands where the hip will be at mid-stance, so the stance foot stays put while the body passes
-   over it; when the run ends, closing steps bring the feet side by side.  Actions add their own steps
-   (lunges, kicks, jumps).
+   the foot lands where the hip will be 40% into its stance, so the stance foot stays put while the body
+   passes over it (the cadence rises if the body would travel too far over one foot); when the run ends,
+   closing steps bring the feet side by side.  Actions add their own steps (lunges, kicks, jumps).
 3. **Foot tracks.**  A planted foot does not move (the heel rises about the toe before lift-off, the toes
    come down after heel strike); a swinging foot follows a minimum-jerk path with a lift.
 4. **Pelvis height.**  The requested height, lowered where a planted leg could not reach its foot.
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, minimum_filter1d
 
 from motionlab.data.skeleton import T2M
 from motionlab.data.synth.animation import FootStep, Score, smoothstep
@@ -45,6 +45,7 @@ TOE_OFF = 0.45  # foot pitch at lift-off of a rolling step, rad (toes down)
 HEEL_STRIKE = 0.25  # toes-up pitch at heel strike, rad
 CLOSE_SECONDS = 0.4  # duration of a closing step
 STANCE_REF = 0.4  # a foot lands under where the hip will be this far into the stance
+STANCE_TRAVEL = 0.8  # m the body may travel over one planted foot
 
 
 @dataclass
@@ -88,21 +89,31 @@ def gait_steps(score: Score, yaw: np.ndarray, pos: np.ndarray, explicit: list[Fo
     steps: list[FootStep] = []
     edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))
     side = SIDE
+    # cadence: at least fast enough that the body travels at most STANCE_TRAVEL over one planted foot
+    # (v * stance time = v * duty * 2 / rate), which matters while a run slows down to a walk
+    speed = np.linalg.norm(score.vel, axis=-1)
+    step_rate = np.where(active, np.maximum(score.step_rate, 2 * speed * score.duty / STANCE_TRAVEL), 0.0)
     for a, b in zip(edges[0::2], edges[1::2]):
-        rate = score.step_rate[a:b]
+        rate = step_rate[a:b]
         phase = np.cumsum(rate) / FPS  # steps taken since a
         lands = np.flatnonzero(np.floor(phase[1:]) > np.floor(phase[:-1])) + 1 + a
-        swings = (1 - score.duty[lands]) * 2 / score.step_rate[lands] * FPS  # frames in the air
+        swings = (1 - score.duty[lands]) * 2 / step_rate[lands] * FPS  # frames in the air
         feet = (int(round(score.lead[a])) + np.arange(len(lands))) % 2
         lifts = np.maximum(lands - swings, float(a))
-        for i in range(2, len(lands)):  # a foot lifts only after it landed
+        earlier = [*explicit, *steps]  # a foot lifts only after it landed (also from steps planned before)
+        for f in (0, 1):
+            done = max((st.t1 for st in earlier if st.foot == f and st.t0 < a + 1), default=-np.inf)
+            first = np.flatnonzero(feet == f)[:1]
+            if first.size:
+                lifts[first[0]] = max(lifts[first[0]], done + 2.0)
+        for i in range(2, len(lands)):
             lifts[i] = max(lifts[i], lands[i - 2] + 2.0)
         run_steps = []
         for i, t1 in enumerate(lands):
             if t1 - lifts[i] < 3:
                 continue
             # the stance lasts until this foot lifts again: land under where the hip will be early in it
-            stance = (lifts[i + 2] - t1) if i + 2 < len(lands) else score.duty[t1] * 2 / score.step_rate[t1] * FPS
+            stance = (lifts[i + 2] - t1) if i + 2 < len(lands) else score.duty[t1] * 2 / step_rate[t1] * FPS
             ref = t1 + STANCE_REF * stance
             k = int(min(round(ref), n - 1))
             f = int(feet[i])
@@ -199,8 +210,11 @@ def foot_tracks(steps: list[FootStep], score: Score, yaw: np.ndarray, pos: np.nd
         strike = (landed > 0) & roll[prev] & (t < t1[prev] + 3)
         planted_pitch = np.where(strike, -HEEL_STRIKE * (1 - smoothstep((t - t1[prev] + 1) / 3)), 0.0)
         nxt = np.minimum(started, len(own) - 1)
-        rise = (started < len(own)) & roll[nxt] & (t > t0[nxt] - HEEL_RISE * FPS)
-        planted_pitch = np.where(rise, TOE_OFF * smoothstep((t - t0[nxt]) / (HEEL_RISE * FPS) + 1), planted_pitch)
+        # the heel rises over HEEL_RISE, or over the second half of a short stance (running)
+        stance = t0 - np.concatenate([[-np.inf], t1[:-1]])
+        rise_len = np.minimum(HEEL_RISE * FPS, 0.5 * stance)[nxt]
+        rise = (started < len(own)) & roll[nxt] & (t > t0[nxt] - rise_len)
+        planted_pitch = np.where(rise, TOE_OFF * smoothstep((t - t0[nxt]) / rise_len + 1), planted_pitch)
         planted_pitch = planted_pitch + score.heel[:, f]
         pitch[:, f] = planted_pitch
         # swinging: minimum-jerk path from the lift-off pose to the landing pose, lifted
@@ -269,8 +283,12 @@ def solve(score: Score) -> Rendered:
     leg = LEG_LENGTH * LEG_REACH  # (2,)
     reach = ankle[..., 1] - hips_rel[..., 1] + np.sqrt(np.maximum(leg**2 - dxz**2, 0.0))  # (n, 2)
     request = STAND_HEIGHT + score.height + score.flight
-    height = _softmin(np.concatenate([request[:, None], reach], 1), tau=0.01)
-    height = np.minimum(gaussian_filter1d(height, 1.0, mode="nearest"), reach.min(1) - 0.001)
+    # a smooth lower envelope of the reach limit (erode, then blur) keeps the pelvis from bobbing sharply
+    # where the limiting foot changes, then the hard limit as a safety net
+    limit = reach.min(1)
+    envelope = gaussian_filter1d(minimum_filter1d(limit, size=5, mode="nearest"), 1.5, mode="nearest")
+    height = _softmin(np.stack([request, envelope], 1), tau=0.01)
+    height = np.minimum(gaussian_filter1d(height, 1.0, mode="nearest"), limit - 0.001)
     p[:, PELVIS] = np.stack([pos[:, 0], height, pos[:, 1]], -1)
 
     # legs: two-bone IK towards the ankle targets, knees pointing where the feet point
@@ -280,7 +298,10 @@ def solve(score: Score) -> Rendered:
         g[:, hip] = g[:, PELVIS]
         p[:, hip] = p[:, PELVIS] + hips_rel[:, f]
         foot_fwd = np.stack([np.sin(fyaw[:, f]), np.zeros(n), np.cos(fyaw[:, f])], -1)
-        pole = unit(foot_fwd + fwd) + 0.5 * UP
+        # the knee points where the foot points; a leg reaching forward (a kick) points it up instead
+        facing = unit(foot_fwd + fwd)
+        reach_dir = unit(ankle[:, f] - p[:, hip])
+        pole = facing + 1.5 * UP * np.clip((facing * reach_dir).sum(-1, keepdims=True), 0.0, 1.0)
         u, kappa, point = two_bone_ik(p[:, hip], ankle[:, f], pole, BONE[knee], BONE[ank])
         g[:, hip] = frame_matrix(-u, point)  # the hip joint turns the thigh
         p[:, knee] = p[:, hip] + BONE[knee] * u
