@@ -108,7 +108,7 @@ class Session:
         if self._data_dir is None:
             from motionlab.data.paths import resolve_dataset
 
-            self._data_dir = resolve_dataset(self.data, self.profile, seed=self.seed)
+            self._data_dir = resolve_dataset(self.data, self.profile)
         return self._data_dir
 
     def record(self, name: str, payload: dict) -> Path:

@@ -191,3 +191,15 @@ def test_r_precision_top_k_bounds():
     assert M.r_precision(x, x, top_k=8, batch_size=8)[-1] == 1.0
     with pytest.raises(InputError, match="top_k=9"):
         M.r_precision(x, x, top_k=9, batch_size=8)
+
+
+@pytest.mark.parametrize("n, d", [(400, 16), (300, 64), (20, 64)])  # the last: singular covariances
+def test_fid_eigh_route_equals_sqrtm(n, d):
+    rng = np.random.default_rng(n + d)
+    a = rng.normal(size=(n, d)) @ rng.normal(size=(d, d))
+    b = rng.normal(size=(n, d)) * rng.uniform(0.5, 2, size=d) + 0.3
+    assert M.fid(a, b, method="eigh") == pytest.approx(M.fid(a, b, method="sqrtm"), rel=1e-6, abs=1e-6)
+    scale = np.trace(np.cov(a, rowvar=False))  # round-off is relative to the size of the covariances
+    assert abs(M.fid(a, a.copy(), method="eigh")) < 1e-6 * scale
+    with pytest.raises(InputError, match="method"):
+        M.fid(a, b, method="svd")

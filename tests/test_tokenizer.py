@@ -170,6 +170,17 @@ def test_without_reset_a_dead_code_stays_dead(mode):
     assert float(out.stats["usage"]) <= 0.75
 
 
+@pytest.mark.parametrize("mode", ["ema", "ema_reset"])
+def test_training_batch_is_decoded_with_the_codes_it_was_assigned(mode):
+    _seeded()
+    vq = VectorQuantizer(8, 3, mode=mode, decay=0.5).train()
+    vq(torch.randn(2, 10, 3))
+    before = vq.codebook.clone()
+    out = vq(torch.randn(2, 10, 3) * 3)  # moves the codebook (EMA and resets) after the look-up
+    assert not torch.equal(vq.codebook, before)
+    assert torch.allclose(out.quantized, before[out.ids], atol=1e-6)
+
+
 def test_eval_mode_never_changes_the_codebook():
     _seeded()
     vq = VectorQuantizer(8, 3, mode="ema_reset").train()

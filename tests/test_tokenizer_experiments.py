@@ -16,6 +16,7 @@ from motionlab.tokenizers.experiments import (
     code_action_counts,
     history_curves,
     mutual_information,
+    pretty,
     summarize,
     token_labels,
 )
@@ -28,6 +29,8 @@ def test_summarize_gives_mean_and_spread_per_variant():
     assert out.loc["a", "fid"] == 2.0 and out.loc["a", "fid_std"] == pytest.approx(math.sqrt(2.0))
     assert math.isnan(out.loc["b", "fid_std"]) and out.loc["b", "seeds"] == 1
     assert list(bars(out, "fid").columns) == ["mean", "ci"]
+    shown = pretty(out, ["fid"])
+    assert shown.loc["a", "fid"] == "2 ± 1.4" and shown.loc["b", "fid"] == "5"
 
 
 def test_history_curves_average_over_seeds():

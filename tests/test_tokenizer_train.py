@@ -17,6 +17,7 @@ from motionlab.tokenizers.artifacts import (
 )
 from motionlab.tokenizers.train import (
     WindowBatches,
+    cpu_threads,
     get_tokenizer,
     get_tokenizer_run,
     load_window_bank,
@@ -122,3 +123,12 @@ def test_crop_offsets():
         crop_offsets([4], 4, "middle")
     with pytest.raises(InputError, match="at least 2"):
         evaluate_reconstruction(None, [np.zeros((8, 263))])
+
+
+def test_cpu_threads_is_temporary():
+    before = torch.get_num_threads()
+    with cpu_threads(1, torch.device("cpu")):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with cpu_threads(1, torch.device("meta")):  # not the CPU: left alone
+        assert torch.get_num_threads() == before

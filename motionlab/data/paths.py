@@ -7,6 +7,7 @@ HumanML3D layout.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from motionlab.profiles import Profile, get_profile
@@ -21,9 +22,13 @@ def synth_dir(profile: str | Profile = "auto") -> Path:
     return data_root() / "synth" / ("full" if name == "paper" else name)
 
 
-def resolve_dataset(data: str | Path = "synth", profile: str | Profile = "auto", *, build: bool = True,
-                    seed: int = 0) -> Path:
-    """The dataset folder for a chapter's ``data`` parameter; builds MotionLab-Synth when it is missing."""
+def resolve_dataset(data: str | Path = "synth", profile: str | Profile = "auto", *, build: bool = True) -> Path:
+    """The dataset folder for a chapter's ``data`` parameter; builds MotionLab-Synth when it is missing.
+
+    MotionLab-Synth is a fixed benchmark like HumanML3D: the default folder always holds the seed-0 build
+    of the profile's size, whatever seed a chapter trains with (build other seeds with the CLI into another
+    folder and pass that folder).
+    """
     key = str(data)
     if key == "synth":
         folder = synth_dir(profile)
@@ -35,7 +40,7 @@ def resolve_dataset(data: str | Path = "synth", profile: str | Profile = "auto",
         from motionlab.errors import DatasetError
 
         prof = get_profile(profile)
-        settings = dict(n_motions=prof.data.synth_motions, seed=seed, mirror=prof.data.synth_mirror)
+        settings = dict(n_motions=prof.data.synth_motions, seed=0, mirror=prof.data.synth_mirror)
         try:
             return build_synth(folder, **settings)  # returns at once when this exact build is there
         except DatasetError as err:  # a build from another generator version or seed: this folder is ours
@@ -53,3 +58,26 @@ def resolve_dataset(data: str | Path = "synth", profile: str | Profile = "auto",
     if not folder.is_dir():
         raise FileNotFoundError(f"data={key!r} is neither 'synth', 'humanml3d', 'kit' nor an existing folder")
     return folder.resolve()
+
+
+_FINGERPRINT_FILES = ("all.txt", "train.txt", "val.txt", "test.txt", "Mean.npy", "Std.npy", "synth_meta.json")
+
+
+def dataset_fingerprint(folder: str | Path) -> str:
+    """A short hash of what identifies a dataset's content: its split lists, statistics and synth metadata.
+
+    Any change to the motions changes Mean.npy/Std.npy, so artifacts trained on an older build of a dataset
+    are never mistaken for artifacts of the current one.
+    """
+    digest = hashlib.sha256()
+    for name in _FINGERPRINT_FILES:
+        path = Path(folder) / name
+        if path.exists():
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def dataset_label(data: str | Path, folder: str | Path) -> str:
+    """The ``data`` part of artifact-cache keys: the data parameter's name plus the content fingerprint."""
+    return f"{Path(str(data)).name}-{dataset_fingerprint(folder)}"

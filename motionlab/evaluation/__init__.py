@@ -5,7 +5,8 @@
 * :mod:`~motionlab.evaluation.captions` -- BLEU@1/4, ROUGE-L, CIDEr (coco-caption) and a MiniLM BERTScore.
 * :mod:`~motionlab.evaluation.evaluator` -- the Guo et al. (2022) matcher: ``Evaluator``, ``get_evaluator``.
 * :mod:`~motionlab.evaluation.protocol` -- ``evaluate(generators, evaluator, split, spec)`` with the
-  ground-truth row and mean ± 95 % intervals over replications; presets for each official repository.
+  ground-truth row and mean ± 95 % intervals over replications; presets for each official repository;
+  :mod:`~motionlab.evaluation.baselines` -- random-feature and retrieval baselines.
 
 Names are imported lazily (``from motionlab.evaluation import fid`` loads only the metrics module).
 """
@@ -22,8 +23,8 @@ _LAZY = {
     **{name: "captions" for name in ("bleu", "rouge_l", "cider", "bert_score", "caption_metrics",
                                       "tokenize_caption")},
     **{name: "evaluator" for name in ("Evaluator", "EvaluatorConfig", "TextMotionMatcher", "get_evaluator")},
-    **{name: "protocol" for name in ("evaluate", "ProtocolOptions", "ProtocolResult", "PRESETS",
-                                      "random_generator", "retrieval_generator")},
+    **{name: "protocol" for name in ("evaluate", "ProtocolOptions", "ProtocolResult", "PRESETS")},
+    **{name: "baselines" for name in ("random_generator", "retrieval_generator")},
     "load_official_evaluator": "official",
     "train_evaluator": "train_evaluator",
 }

@@ -429,7 +429,7 @@ def get_evaluator(data: str | Path = "synth", profile: str | Profile = "auto", d
     :mod:`motionlab.evaluation.official` for where to put them).  Default: True for the ``paper`` profile on
     ``humanml3d``/``kit`` (so numbers are comparable with the papers), else False.
     """
-    from motionlab.data.paths import resolve_dataset
+    from motionlab.data.paths import dataset_label, resolve_dataset
     from motionlab.runtime import load_or_train, resolve_device
 
     prof = get_profile(profile)
@@ -441,12 +441,12 @@ def get_evaluator(data: str | Path = "synth", profile: str | Profile = "auto", d
         from motionlab.evaluation.official import load_official_evaluator
 
         return load_official_evaluator("kit" if key.lower() == "kit" else "t2m", device=dev)
-    root = resolve_dataset(data, prof, seed=seed)
+    root = resolve_dataset(data, prof)
     from motionlab.evaluation.train_evaluator import train_evaluator
 
     config = {"evaluator": prof.evaluator, "seed": seed, "version": 2}  # bump when training changes
     return load_or_train(
-        "evaluator", prof.name, key, config,
+        "evaluator", prof.name, dataset_label(data, root), config,
         train_fn=lambda workdir: train_evaluator(root, prof, device=dev, seed=seed, workdir=workdir, progress=progress),
         load_fn=lambda folder: Evaluator.load(folder, dev),
         retrain=retrain,

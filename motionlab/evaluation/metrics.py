@@ -66,14 +66,17 @@ def activation_statistics(embeddings: Any) -> tuple[np.ndarray, np.ndarray]:
     return emb.mean(axis=0), np.cov(emb, rowvar=False)
 
 
-def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, eps: float = 1e-6) -> float:
+def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, eps: float = 1e-6, method: str = "sqrtm"
+                     ) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2).
 
     d^2 = |mu1 - mu2|^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))
 
-    As in the official code: if the matrix square root is not finite (a singular product), ``eps`` is added
-    to both diagonals and it is taken again; a complex result whose diagonal has an imaginary part above 1e-3
-    is an error, a smaller imaginary part (round-off) is dropped.
+    ``method="sqrtm"`` (default) is the official computation: scipy's matrix square root; if it is not
+    finite (a singular product), ``eps`` is added to both diagonals and it is taken again; a complex result
+    whose diagonal has an imaginary part above 1e-3 is an error, a smaller imaginary part (round-off) is
+    dropped.  ``method="eigh"`` computes the same trace from eigenvalues (see :func:`trace_sqrt_product`),
+    some 50 times faster for 512-d embeddings; the protocol uses it.
     """
     mu1, mu2 = _as_array(mu1, "mu1", ndim=1), _as_array(mu2, "mu2", ndim=1)
     sigma1, sigma2 = np.atleast_2d(_as_array(sigma1, "sigma1")), np.atleast_2d(_as_array(sigma2, "sigma2"))
@@ -82,6 +85,10 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, eps: float = 
             f"mismatched statistics: mu1 {mu1.shape}, mu2 {mu2.shape}, sigma1 {sigma1.shape}, sigma2 {sigma2.shape}"
         )
     diff = mu1 - mu2
+    if method == "eigh":
+        return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt_product(sigma1, sigma2))
+    if method != "sqrtm":
+        raise InputError(f"method={method!r}: expected 'sqrtm' or 'eigh'")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # scipy warns on near-singular input; we check below
         covmean = linalg.sqrtm(sigma1 @ sigma2)
@@ -97,14 +104,33 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, eps: float = 
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
 
 
-def fid(embeddings_a: Any, embeddings_b: Any) -> float:
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """Tr((sigma1 sigma2)^(1/2)) for symmetric PSD matrices, from eigenvalues instead of ``sqrtm``.
+
+    With A = sigma1^(1/2), sigma1 sigma2 = A (A sigma2) has the eigenvalues of (A sigma2) A = A sigma2 A,
+    a symmetric PSD matrix; the trace of the principal square root is the sum of the square roots of those
+    eigenvalues (negative round-off clipped to 0).
+    """
+    import torch  # torch's LAPACK eigh is many times faster than numpy's OpenBLAS one at 512 x 512
+
+    s1 = torch.as_tensor(np.asarray(sigma1, dtype=np.float64))
+    s2 = torch.as_tensor(np.asarray(sigma2, dtype=np.float64))
+    w, v = torch.linalg.eigh((s1 + s1.T) / 2)
+    root = (v * w.clamp(min=0.0).sqrt()) @ v.T  # sigma1^(1/2)
+    inner = root @ s2 @ root
+    lam = torch.linalg.eigvalsh((inner + inner.T) / 2)
+    return float(lam.clamp(min=0.0).sqrt().sum())
+
+
+def fid(embeddings_a: Any, embeddings_b: Any, method: str = "sqrtm") -> float:
     """FID between two sets of motion embeddings ``(N, d)`` and ``(M, d)``: fit a Gaussian to each, then
-    :func:`frechet_distance`.  0 for identical sets; grows as the distributions drift apart."""
+    :func:`frechet_distance` (``method``: ``"sqrtm"``, official, or ``"eigh"``, the same value faster).
+    0 for identical sets; grows as the distributions drift apart."""
     mu1, s1 = activation_statistics(embeddings_a)
     mu2, s2 = activation_statistics(embeddings_b)
     if mu1.shape != mu2.shape:
         raise InputError(f"embedding widths differ: {mu1.shape[0]} vs {mu2.shape[0]}")
-    return frechet_distance(mu1, s1, mu2, s2)
+    return frechet_distance(mu1, s1, mu2, s2, method=method)
 
 
 # ------------------------------------------------------------------------------------ R-precision

@@ -255,7 +255,7 @@ def t2m_gpt_spec(data: str = "synth", profile="auto", seed: int = 0, *, tau="pro
     Returns ``{"profile", "data_dir", "model", "train", "tau", "key"}``; ``key`` is the artifact-cache key
     (model and optimiser settings, τ, data fraction, seed, text encoder, and the tokenizer's own key).
     """
-    from motionlab.data.paths import resolve_dataset
+    from motionlab.data.paths import dataset_label, resolve_dataset
     from motionlab.profiles import get_profile
     from motionlab.text.encoders import get_text_encoder
     from motionlab.tokenizers.train import cache_key, tokenizer_configs
@@ -265,7 +265,7 @@ def t2m_gpt_spec(data: str = "synth", profile="auto", seed: int = 0, *, tau="pro
     if not 0.0 < float(train_fraction) <= 1.0:
         raise InputError(f"train_fraction={train_fraction}: expected a fraction in (0, 1]")
     n_steps = steps or (prof.gpt.ablation_steps if ablation else None) or prof.gpt.steps
-    data_dir = resolve_dataset(data, prof, seed=tokenizer_seed, build=build_data)
+    data_dir = resolve_dataset(data, prof, build=build_data)
     input_dim = int(np.load(data_dir / "Mean.npy", allow_pickle=False).shape[-1])
     vq_cfg, vq_train, window = tokenizer_configs(prof, input_dim, seed=tokenizer_seed)
     text_enc = get_text_encoder(encoder)
@@ -278,8 +278,8 @@ def t2m_gpt_spec(data: str = "synth", profile="auto", seed: int = 0, *, tau="pro
         "encoder": text_enc.name, "drop_prob": DROP_PROB,
         "tokenizer": cache_key(vq_cfg, vq_train, window), "tokenizer_seed": int(tokenizer_seed),
     }
-    return {"profile": prof, "data_dir": data_dir, "model": model_cfg, "train": train_cfg, "tau": tau_v,
-            "key": key}
+    return {"profile": prof, "data_dir": data_dir, "data_label": dataset_label(data, data_dir), "model": model_cfg,
+            "train": train_cfg, "tau": tau_v, "key": key}
 
 
 def t2m_gpt_is_cached(data: str = "synth", profile="auto", seed: int = 0, **options) -> bool:
@@ -290,7 +290,7 @@ def t2m_gpt_is_cached(data: str = "synth", profile="auto", seed: int = 0, **opti
         spec = t2m_gpt_spec(data, profile, seed, build_data=False, **options)
     except FileNotFoundError:
         return False
-    folder = artifact_dir("t2m_gpt", spec["profile"].name, str(data), spec["key"])
+    folder = artifact_dir("t2m_gpt", spec["profile"].name, spec["data_label"], spec["key"])
     return (folder / "COMPLETE.json").exists()
 
 
@@ -360,7 +360,8 @@ def get_t2m_gpt(
         model = checkpoints.load_model(T2MGPT, folder, dev)
         return _pipeline(model, vq, encoder, seed, checkpoints.load_extra(folder))
 
-    return load_or_train("t2m_gpt", prof.name, str(data), key, build, load, retrain=retrain, verbose=verbose)
+    return load_or_train("t2m_gpt", prof.name, spec["data_label"], key, build, load, retrain=retrain,
+                         verbose=verbose)
 
 
 def _to_json(value):

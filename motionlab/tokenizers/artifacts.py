@@ -96,26 +96,30 @@ def evaluate_reconstruction(model: VQVAE, features: Sequence[np.ndarray], evalua
                             skeleton: str = "t2m") -> dict[str, float]:
     """Reconstruction quality of a tokenizer on raw motions.
 
-    ``mpjpe_mm``: mean per-joint position error in millimetres, joints recovered from the RIC slice and
-    aligned at the pelvis, averaged over all frames; ``fid``: Frechet distance between the evaluator's
+    ``mpjpe_mm``: mean per-joint position error in millimetres (whatever the skeleton's units), joints
+    recovered from the RIC slice and aligned at the pelvis, averaged over all frames; ``fid``: Frechet distance between the evaluator's
     embeddings of reconstructions and originals (only with an ``evaluator``); ``usage`` / ``perplexity``:
     of the code histogram over all motions.
     """
     from motionlab.data.features import features_to_joints
+    from motionlab.data.skeleton import get_skeleton
     from motionlab.evaluation import metrics
 
     if len(features) < 2:
         raise InputError(f"evaluate_reconstruction needs at least 2 motions, got {len(features)}")
-    recons, targets = reconstruct_motions(model, features)
-    ids = np.concatenate(tokenize_motions(model, targets))
+    targets = [crop_to_unit(np.asarray(f, dtype=np.float32), model.config.unit) for f in features]
+    tokens = tokenize_motions(model, targets)
+    recons = decode_tokens(model, tokens)
+    ids = np.concatenate(tokens)
     errors, frames = 0.0, 0
     for r, t in zip(recons, targets):
         pj, tj = features_to_joints(r, skeleton=skeleton), features_to_joints(t, skeleton=skeleton)
         per_frame = metrics.mpjpe(pj, tj, root=0, reduce=False)
         errors += float(np.sum(per_frame))
         frames += int(np.size(per_frame))
+    to_mm = 1000.0 / get_skeleton(skeleton).units_per_metre  # HumanML3D joints are in metres, KIT-ML's in mm
     out = {
-        "mpjpe_mm": 1000.0 * errors / frames,
+        "mpjpe_mm": to_mm * errors / frames,
         "usage": metrics.codebook_usage(ids, model.config.n_codes),
         "perplexity": metrics.perplexity(ids, model.config.n_codes),
         "motions": len(targets),
@@ -188,8 +192,7 @@ def _caption_from(d: dict) -> Any:
 
 
 def tokenize_split(data: str | Path = "synth", profile: str | Profile = "auto", device: str | torch.device = "auto",
-                   split: str = "train", seed: int = 0, *, crop: str = "random",
-                   **overrides) -> TokenizedSplit:
+                   split: str = "train", seed: int = 0, *, crop: str = "random", **overrides) -> TokenizedSplit:
     """Token ids of every motion of ``split`` with the profile's cached tokenizer (cached too).
 
     Each motion is cropped to a multiple of 4 frames at a random offset drawn from ``(seed, split)``
@@ -197,14 +200,14 @@ def tokenize_split(data: str | Path = "synth", profile: str | Profile = "auto", 
     tokenizer variant exactly as in :func:`~motionlab.tokenizers.train.get_tokenizer_run`.
     """
     from motionlab.data.folders import MotionFolder
-    from motionlab.data.paths import resolve_dataset
+    from motionlab.data.paths import dataset_label, resolve_dataset
     from motionlab.tokenizers.train import cache_key, get_tokenizer_run
 
     prof = get_profile(profile)
     dev = resolve_device(device)
     run = get_tokenizer_run(data, prof, dev, seed, **overrides)
     model = run.model
-    data_dir = resolve_dataset(data, prof, seed=seed)
+    data_dir = resolve_dataset(data, prof)
     key = {"tokenizer": cache_key(run.config, run.train_config, run.window), "split": split, "crop": crop,
            "seed": seed}
 
@@ -219,4 +222,5 @@ def tokenize_split(data: str | Path = "synth", profile: str | Profile = "auto", 
         result.save(work)
         return result
 
-    return load_or_train("tokens", prof.name, str(data), key, train_fn=build, load_fn=TokenizedSplit.load)
+    return load_or_train("tokens", prof.name, dataset_label(data, data_dir), key, train_fn=build,
+                         load_fn=TokenizedSplit.load)

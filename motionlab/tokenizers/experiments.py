@@ -21,7 +21,8 @@ from motionlab.tokenizers.train import TokenizerRun, get_tokenizer_run
 
 def run_variants(data: Any, profile: str | Profile, device: str | torch.device, variants: Mapping[str, dict],
                  seeds: Sequence[int], *, ablation: bool = True) -> dict[tuple[str, int], TokenizerRun]:
-    """Train (or load) every variant for every seed; prints one line per run instead of the training log."""
+    """Train (or load) every variant for every training seed; prints one summary line instead of the
+    training logs."""
     prof = get_profile(profile)
     runs = {}
     for name, overrides in variants.items():
@@ -33,8 +34,14 @@ def run_variants(data: Any, profile: str | Profile, device: str | torch.device, 
 
 
 def evaluate_runs(runs: Mapping[tuple[str, int], TokenizerRun], features: Sequence[np.ndarray],
-                  evaluator: Any = None, skeleton: str = "t2m") -> pd.DataFrame:
-    """One row per run: variant, seed, MPJPE (mm), FID (with an evaluator), usage, perplexity, dead codes."""
+                  evaluator: Any = None, skeleton: str = "t2m", max_motions: int | None = None) -> pd.DataFrame:
+    """One row per run: variant, seed, MPJPE (mm), FID (with an evaluator), usage, perplexity, dead codes.
+
+    ``max_motions`` evaluates every run on the same evenly spaced subset of ``features`` (large test sets).
+    """
+    if max_motions is not None and len(features) > max_motions:
+        keep = np.linspace(0, len(features) - 1, max_motions).round().astype(int)
+        features = [features[i] for i in keep]
     rows = []
     for (name, seed), run in runs.items():
         metrics = evaluate_reconstruction(run.model, features, evaluator, skeleton)
@@ -135,3 +142,14 @@ def mutual_information(counts: Any) -> float:
     outer = p.sum(1, keepdims=True) @ p.sum(0, keepdims=True)  # p(a) p(k)
     nz = p > 0
     return float((p[nz] * np.log(p[nz] / outer[nz])).sum())  # sum p(a,k) log p(a,k) / (p(a) p(k))
+
+
+def pretty(summary: pd.DataFrame, metrics: Sequence[str], digits: int = 3) -> pd.DataFrame:
+    """A display copy of :func:`summarize`'s table: one ``"mean ± std"`` string per metric (the mean alone
+    with one seed)."""
+    out = pd.DataFrame(index=summary.index)
+    for m in metrics:
+        mean, std = summary[m], summary[f"{m}_std"]
+        out[m] = [f"{a:.{digits}g}" + ("" if not np.isfinite(b) else f" ± {b:.2g}") for a, b in zip(mean, std)]
+    out["seeds"] = summary["seeds"]
+    return out

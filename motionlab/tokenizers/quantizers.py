@@ -136,6 +136,7 @@ class VectorQuantizer(nn.Module):
         # N_k: EMA of how many vectors each code receives per step (drives the reset and the dead-code count)
         self.register_buffer("cluster_size", torch.ones(n_codes))
         self.register_buffer("initialized", torch.tensor(init == "uniform"))
+        self._ready = False  # python-side copy of `initialized`: no device sync per step once it is True
 
     # ------------------------------------------------------------------------------------- properties
     @property
@@ -201,6 +202,7 @@ class VectorQuantizer(nn.Module):
             self.embed_sum.copy_(codes)  # with N_k = 1, e_k = m_k / N_k starts at the data
         self.cluster_size.fill_(1.0)
         self.initialized.fill_(True)
+        self._ready = True
 
     @torch.no_grad()
     def _update(self, flat: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -216,11 +218,10 @@ class VectorQuantizer(nn.Module):
             alive = self.cluster_size > self.eps  # keep a code unchanged once its count underflows
             means = self.embed_sum / self.cluster_size.clamp(min=self.eps)[:, None]  # e_k = m_k / N_k
             self.codebook.copy_(torch.where(alive[:, None], means, self.codebook))
-        if self.uses_reset:
+        if self.uses_reset:  # (computed every step rather than asking `dead.any()`: no device sync)
             dead = self.cluster_size < self.reset_threshold  # (K,)
-            if bool(dead.any()):
-                fresh = self._random_codes(flat)  # (K, D)
-                self.codebook.data.copy_(torch.where(dead[:, None], fresh, self.codebook.data))
+            fresh = self._random_codes(flat)  # (K, D)
+            self.codebook.data.copy_(torch.where(dead[:, None], fresh, self.codebook.data))
         return counts
 
     # ---------------------------------------------------------------------------------------- forward
@@ -232,19 +233,22 @@ class VectorQuantizer(nn.Module):
         """
         with torch.autocast(device_type=z.device.type, enabled=False):
             flat = self._flatten(z)  # (N, D)
-            if self.training and not bool(self.initialized):
-                self._init_from(flat.detach())
+            if self.training and not self._ready:
+                if bool(self.initialized):  # loaded from a checkpoint
+                    self._ready = True
+                else:
+                    self._init_from(flat.detach())
             d = self.distances(flat.detach())  # (N, K)
             if self.training and self.sample_temperature > 0:  # Gumbel-max: stochastic assignment
                 gumbel = -torch.log(-torch.log(torch.rand_like(d).clamp(1e-9, 1 - 1e-9)))
                 ids = (-d / self.sample_temperature + gumbel).argmax(dim=1)
             else:
                 ids = d.argmin(dim=1)  # (N,) k_i = argmin_k ||z_i - e_k||
-            if self.training:
+            codes = F.embedding(ids, self.codebook.float())  # (N, D) e_{k_i}; carries grad in plain/reset
+            if self.training:  # update after the look-up: this batch is decoded with the codes it was assigned
                 counts = self._update(flat.detach(), ids)
             else:
                 counts = torch.bincount(ids, minlength=self.n_codes).float()
-            codes = F.embedding(ids, self.codebook.float())  # (N, D) e_{k_i}; carries grad in plain/reset
             losses = {"commit": F.mse_loss(flat, codes.detach())}  # ||z - sg[e]||^2 pulls z to its code
             if not self.uses_ema:
                 losses["codebook"] = F.mse_loss(codes, flat.detach())  # ||sg[z] - e||^2 pulls e to z

@@ -144,10 +144,11 @@ def load_window_bank(data_dir: str | Path, split: str, window: int, normalizer) 
         names.append(name)
     if not feats:
         raise InputError(f"{data_dir}: no motion of the {split!r} split has >= {window} frames")
-    if skipped:
-        warnings.warn(f"{Path(data_dir).name}/{split}: {len(skipped)} of {len(skipped) + len(names)} motions are "
-                      f"shorter than the {window}-frame tokenizer window (or not finite) and are not used "
-                      f"(e.g. {skipped[0]})", DatasetWarning, stacklevel=2)
+    if skipped:  # reported under the package-relative file name: no machine paths in notebook outputs
+        warnings.warn_explicit(
+            f"{Path(data_dir).name}/{split}: {len(skipped)} of {len(skipped) + len(names)} motions are shorter "
+            f"than the {window}-frame tokenizer window (or not finite) and are not used (e.g. {skipped[0]})",
+            DatasetWarning, "motionlab/tokenizers/train.py", 0)
     lengths = np.array([len(f) for f in feats], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     bank = WindowBank(torch.from_numpy(np.concatenate(feats)), starts, lengths, int(window), names, skipped)
@@ -199,9 +200,25 @@ def validation_metrics(model: VQVAE, windows: torch.Tensor, batch_size: int = 64
     }
 
 
+@contextlib.contextmanager
+def cpu_threads(n: int | None, device: torch.device):
+    """Run a block with ``n`` torch threads when ``device`` is the CPU (restored afterwards)."""
+    before = torch.get_num_threads()
+    if n and device.type == "cpu":
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train_tokenizer(data_dir: str | Path, model_config: VQVAEConfig, train_config: TrainConfig, window: int,
-                    *, device: str | torch.device = "auto", checkpoint_dir: str | Path | None = None) -> TokenizerRun:
-    """Train a fresh tokenizer on ``data_dir`` (a folder in the HumanML3D layout); not cached."""
+                    *, device: str | torch.device = "auto", checkpoint_dir: str | Path | None = None,
+                    threads: int | None = None) -> TokenizerRun:
+    """Train a fresh tokenizer on ``data_dir`` (a folder in the HumanML3D layout); not cached.
+
+    ``threads``: torch threads to use while training on the CPU (None keeps the current setting).
+    """
     from motionlab.data.folders import Normalizer
 
     data_dir, device = Path(data_dir), resolve_device(device)
@@ -212,10 +229,11 @@ def train_tokenizer(data_dir: str | Path, model_config: VQVAEConfig, train_confi
     seed_everything(train_config.seed)  # same seed -> same initial weights
     model = VQVAE(model_config)
     model.set_normalizer(normalizer.mean, normalizer.std)
-    result: TrainResult = train(
-        model, batches, tokenizer_loss, train_config, device=device,
-        checkpoint_dir=checkpoint_dir, eval_fn=lambda m, step: validation_metrics(m, val),
-    )
+    with cpu_threads(threads, device):
+        result: TrainResult = train(
+            model, batches, tokenizer_loss, train_config, device=device,
+            checkpoint_dir=checkpoint_dir, eval_fn=lambda m, step: validation_metrics(m, val),
+        )
     return TokenizerRun(model.eval(), train_config, window, result.history, result.evals, result.seconds)
 
 
@@ -266,30 +284,33 @@ def get_tokenizer_run(data: str | Path = "synth", profile: str | Profile = "auto
 
     ``data`` is a chapter's data parameter (``"synth"``, ``"humanml3d"``, ``"kit"`` or a folder).  Overrides
     and ``ablation`` as in :func:`tokenizer_configs`; each distinct configuration is its own cache entry.
-    ``quiet`` hides the printed training log (progress bars in a live notebook still show).
+    ``quiet`` hides the printed training log (progress bars in a live notebook still show).  The cache entry
+    is keyed by the dataset's content fingerprint too, so a rebuilt dataset never reuses an old tokenizer.
     """
-    from motionlab.data.paths import resolve_dataset
+    from motionlab.data.paths import dataset_label, resolve_dataset
 
     prof = get_profile(profile)
-    data_dir = resolve_dataset(data, prof, seed=seed)
+    data_dir = resolve_dataset(data, prof)
     input_dim = _feature_dim(data_dir)
     model_config, train_config, window = tokenizer_configs(prof, input_dim, ablation=ablation, seed=seed,
                                                            **overrides)
     dev = resolve_device(device)
     key = cache_key(model_config, train_config, window)
+    label = dataset_label(data, data_dir)
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
         run = load_or_train(
-            "tokenizer", prof.name, str(data), key,
-            train_fn=lambda work: _train_and_save(data_dir, model_config, train_config, window, dev, work),
+            "tokenizer", prof.name, label, key,
+            train_fn=lambda work: _train_and_save(data_dir, model_config, train_config, window, dev, work,
+                                                  prof.tokenizer.cpu_threads),
             load_fn=lambda folder: load_run(folder, dev),
             retrain=retrain,
         )
-    run.folder = artifact_dir("tokenizer", prof.name, str(data), key)
+    run.folder = artifact_dir("tokenizer", prof.name, label, key)
     return run
 
 
-def _train_and_save(data_dir, model_config, train_config, window, device, work: Path) -> TokenizerRun:
-    run = train_tokenizer(data_dir, model_config, train_config, window, device=device)
+def _train_and_save(data_dir, model_config, train_config, window, device, work: Path, threads) -> TokenizerRun:
+    run = train_tokenizer(data_dir, model_config, train_config, window, device=device, threads=threads)
     save_run(run, work)
     return run
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import time
 from pathlib import Path
 
 import torch
 
+from motionlab.profiles import get_profile
 from motionlab.runtime import provenance
-from motionlab.tokenizers.train import tokenizer_configs
+from motionlab.tokenizers.train import cpu_threads, tokenizer_configs
 from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,16 +88,19 @@ def main(quick: bool = False) -> dict:
                 "profile_batch": train_config.batch_size, "profile_steps": train_config.steps,
                 "train_gflop_per_sample": round(6 * macs / 1e9, 4)}  # fwd 2*MACs, fwd+bwd ~ 3x
         cpu_batch = 32 if config.width <= 64 else 8
-        cpu_steps = 2 if quick else (20 if config.width <= 64 else 4)
-        rows.append({**base, "device": "cpu", "threads": torch.get_num_threads(),
-                     **time_training(config, window, cpu_batch, cpu_steps, torch.device("cpu"))})
+        cpu_steps = 2 if quick else (20 if config.width <= 64 else 10)
+        cpu = torch.device("cpu")
+        with cpu_threads(get_profile(profile).tokenizer.cpu_threads, cpu):  # as training runs it
+            rows.append({**base, "device": "cpu", "threads": torch.get_num_threads(),
+                         **time_training(config, window, cpu_batch, cpu_steps, cpu)})
         print(rows[-1])
         if torch.cuda.is_available():
             gpu_steps = 3 if quick else 30
             rows.append({**base, "device": "cuda", "amp": "bf16",
                          **time_training(config, window, train_config.batch_size, gpu_steps, torch.device("cuda"))})
             print(rows[-1])
-    record = {"benchmark": "tokenizer training throughput", "rows": rows, "provenance": provenance()}
+    record = {"benchmark": "tokenizer training throughput", "rows": rows,
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"), "provenance": provenance()}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)}")
