@@ -12,7 +12,6 @@ provenance, and a way to show the package's own source code.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import re
 import textwrap
@@ -32,6 +31,8 @@ from motionlab.runtime import (
     seed_everything,
     set_cpu_threads,
     source_checkout,
+    to_jsonable,
+    write_json,
 )
 
 RESULTS_ENV = "MOTIONLAB_RESULTS"
@@ -53,33 +54,6 @@ def results_dir(profile: str | Profile) -> Path:
         return Path(os.environ[RESULTS_ENV]).expanduser().resolve()
     checkout = source_checkout()
     return (checkout / "results") if checkout is not None else Path.cwd().resolve() / "results"
-
-
-def jsonable(obj: Any, where: str = "payload") -> Any:
-    """Plain JSON values for a results payload: dicts, lists, numbers, strings, numpy/torch arrays and
-    scalars, dataclasses, paths and pandas frames.  Anything else is an :class:`InputError` naming where."""
-    import dataclasses
-
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: jsonable(getattr(obj, f.name), f"{where}.{f.name}") for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v, f"{where}[{k!r}]") for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().tolist()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if hasattr(obj, "to_dict") and hasattr(obj, "columns"):  # a pandas DataFrame: one dict per row
-        return jsonable(obj.to_dict(orient="records"), where)
-    raise InputError(f"cannot record {where}: a {type(obj).__name__} is not JSON-like "
-                     "(expected dict, list, number, string, numpy/torch array or dataclass)")
 
 
 @dataclass
@@ -127,15 +101,10 @@ class Session:
             "data": self.data,
             "seed": self.seed,
             "device": self.device.type,
-            "results": jsonable(payload),
+            "results": to_jsonable(payload, "payload"),
             "provenance": provenance(),
         }
-        folder = results_dir(self.profile)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name}.{self.profile.name}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        tmp.replace(path)
+        path = write_json(results_dir(self.profile) / f"{name}.{self.profile.name}.json", record)
         where = "results/" if self.profile.name in PUBLISHED_PROFILES else "the cache (smoke runs keep results/ clean)"
         print(f"[motionlab] recorded {path.name} in {where}")
         return path

@@ -26,6 +26,8 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 import torch
 
+from motionlab.errors import InputError
+
 T = TypeVar("T")
 
 CACHE_ENV = "MOTIONLAB_CACHE"
@@ -88,21 +90,27 @@ def _salt_int(s: int | str) -> int:
 
 
 # ------------------------------------------------------------------------------------- config hashing
-def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, tuples, paths and numpy scalars as plain JSON values (stable across runs)."""
+def to_jsonable(obj: Any, where: str = "value") -> Any:
+    """Plain JSON values for configs and records: dataclasses, dicts, lists/tuples, paths, numpy/torch arrays
+    and scalars, pandas frames (one dict per row).  Anything else is an :class:`InputError` naming ``where``."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_jsonable(getattr(obj, f.name), f"{where}.{f.name}") for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): to_jsonable(v, f"{where}[{k!r}]") for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
+        return [to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, (torch.Tensor, np.ndarray)):
+        return obj.tolist() if isinstance(obj, np.ndarray) else obj.detach().cpu().tolist()
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
     if isinstance(obj, (str, int, float, bool)) or obj is None:
         return obj
-    raise TypeError(f"cannot hash a config value of type {type(obj).__name__}: {obj!r}")
+    if hasattr(obj, "to_dict") and hasattr(obj, "columns"):  # a pandas DataFrame
+        return to_jsonable(obj.to_dict(orient="records"), where)
+    raise InputError(f"{where}: a {type(obj).__name__} is not JSON-like "
+                     "(expected dict, list, number, string, numpy/torch array or dataclass)")
 
 
 def config_hash(config: Any, length: int = 12) -> str:
@@ -207,6 +215,16 @@ def load_or_train(
 def artifact_record(folder: Path) -> dict:
     """The provenance record written next to a cached artifact."""
     return json.loads((Path(folder) / _COMPLETE).read_text())
+
+
+def write_json(path: str | Path, record: Any) -> Path:
+    """Write a JSON record atomically (a reader never sees half a file), creating the folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(to_jsonable(record), indent=2) + "\n")
+    tmp.replace(path)
+    return path
 
 
 # --------------------------------------------------------------------------------------- provenance

@@ -13,7 +13,7 @@ Names are imported lazily (``from motionlab.evaluation import fid`` loads only t
 
 from __future__ import annotations
 
-import importlib
+from motionlab._lazy import lazy_exports
 
 _LAZY = {
     **{name: "metrics" for name in (
@@ -31,12 +31,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -10,7 +10,7 @@ Names are imported lazily, so importing one generator does not load the others.
 
 from __future__ import annotations
 
-import importlib
+from motionlab._lazy import lazy_exports
 
 _LAZY = {
     "T2MGPT": "t2m_gpt", "T2MGPTConfig": "t2m_gpt", "GeneratedTokens": "t2m_gpt", "KVCache": "t2m_gpt",
@@ -22,12 +22,4 @@ GENERATORS = ("t2m-gpt",)  # names `motionlab generate --model` accepts
 
 __all__ = sorted([*_LAZY, "GENERATORS"])
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -6,7 +6,7 @@ sentence-transformers.
 
 from __future__ import annotations
 
-import importlib
+from motionlab._lazy import lazy_exports
 
 _LAZY = {
     "TextEncoder": "encoders", "MiniLMEncoder": "encoders", "ClipEncoder": "encoders",
@@ -17,13 +17,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -11,14 +11,13 @@ book build, costs).  Each chapter is compared with the budgets of CONTRACTS.md f
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
 from motionlab.book import build_book, run_chapters
-from motionlab.runtime import provenance, source_checkout
+from motionlab.runtime import provenance, source_checkout, write_json
 
 # Smoke budgets per chapter (seconds): cold cache, and every chapter's warm re-run.
 COLD_BUDGET_S = {"00": 15, "01": 45, "01b": 45, "02": 90, "03": 120, "04": 120, "05": 150}
@@ -83,8 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
         **provenance(),
     }
     out = root / "results" / "bench_book.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(out, record)
     print(f"[bench_book] cold {record['total_cold_s']} s, warm {record['total_warm_s']} s, "
           f"html build {record['html_build_s']} s -> {out}")
     for name, row in chapters.items():

@@ -27,7 +27,7 @@ import torch
 from motionlab.data.features import features_to_joints, joints_to_features
 from motionlab.data.folders import DatasetWarning, MotionFolder
 from motionlab.labs.motion_data import demo_motion
-from motionlab.runtime import data_root, provenance
+from motionlab.runtime import data_root, provenance, write_json
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "results" / "bench_data.json"
@@ -108,8 +108,7 @@ def main(quick: bool = False, motions: int | None = None) -> dict:
     if (full / "train.txt").is_file():
         result["load_split_full_synth"] = time_load(full, "train", 1)
     result["provenance"] = provenance()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(OUT, result)
     print(json.dumps(result, indent=2))
     return result
 

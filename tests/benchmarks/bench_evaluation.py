@@ -30,7 +30,7 @@ import torch
 from motionlab.evaluation import protocol as P
 from motionlab.evaluation.evaluator import Evaluator, EvaluatorConfig, TextMotionMatcher
 from motionlab.profiles import get_profile
-from motionlab.runtime import provenance
+from motionlab.runtime import provenance, write_json
 from motionlab.text.vocab import WordVocabulary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,8 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
     if torch.cuda.is_available():
         record["full_size_gpu"] = bench_full_size(HUMANML3D_TEST, torch.device("cuda"), multimodality=True)
     record["provenance"] = provenance()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(OUT, record)
     print(json.dumps(record, indent=2))
     return record
 

@@ -10,7 +10,6 @@ on 2 CPU cores.  Run it on a quiet machine: timings taken while other work runs 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -28,7 +27,7 @@ from motionlab.data.synth.compose import plan_score, sample_plan
 from motionlab.data.synth.quality import measure
 from motionlab.data.synth.solver import solve
 from motionlab.profiles import get_profile
-from motionlab.runtime import provenance, rng, source_checkout
+from motionlab.runtime import provenance, rng, source_checkout, write_json
 
 TARGET_S = {"smoke": 15.0, "full": 120.0}
 
@@ -109,8 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     result.update(provenance())
     out = (source_checkout() or Path.cwd()) / "results" / "bench_synth.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out, result)
     print(f"wrote {out}")
     return result
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import statistics
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import torch
 
 from motionlab.generators.t2m_gpt import T2MGPT, T2MGPTConfig
-from motionlab.runtime import provenance
+from motionlab.runtime import provenance, write_json
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENS = 49  # 196 frames / 4
@@ -131,8 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"benchmark": "t2m_gpt", "threads": torch.get_num_threads(), "models": models,
               "generation": rows_gen, "kv_cache_speedup": speedups, "training": rows_train, **provenance()}
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    write_json(out, result)
     print(f"wrote {out}")
     return result
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import torch
 
 from motionlab.profiles import get_profile
-from motionlab.runtime import provenance
+from motionlab.runtime import provenance, write_json
 from motionlab.tokenizers.train import cpu_threads, tokenizer_configs
 from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig
 
@@ -101,8 +100,7 @@ def main(quick: bool = False) -> dict:
             print(rows[-1])
     record = {"benchmark": "tokenizer training throughput", "rows": rows,
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"), "provenance": provenance()}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(OUT, record)
     print(f"wrote {OUT.relative_to(ROOT)}")
     return record
 

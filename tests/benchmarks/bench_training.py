@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from motionlab.runtime import provenance
+from motionlab.runtime import provenance, write_json
 from motionlab.training import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,8 +87,7 @@ def main() -> dict:
         **provenance(),
     }
     out = REPO / "results" / "bench_training.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(out, record)
     print(json.dumps(record, indent=2))
     return record
 

@@ -11,7 +11,6 @@ one skeleton when matplotlib is installed.  Writes ``results/bench_viz.json`` wi
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motionlab.runtime import provenance
+from motionlab.runtime import provenance, write_json
 from motionlab.viz import animate, feature_slices_plot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,8 +95,7 @@ def main(quick: bool = False) -> dict:
         "save_gif": gif,
         "provenance": provenance(),
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(OUT, result)
     print(f"wrote {OUT.relative_to(REPO)}")
     return result
 

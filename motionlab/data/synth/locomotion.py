@@ -253,7 +253,7 @@ def hop(p: dict, n: int, ctx: Ctx) -> Score:
 def jumping_jacks(p: dict, n: int, ctx: Ctx) -> Score:
     """Jumping jacks: jump the feet apart with the arms overhead, then back together."""
     sc = Score.blank(n)
-    reps, tau, gap = p["reps"], p["tau"], p["gap"]
+    reps, tau = p["reps"], p["tau"]
     count = 2 * reps
     p2 = dict(p, reps=count)
     starts = _jump_times(p2, n)

@@ -213,7 +213,7 @@ def squat(p: dict, level: int, poss: str) -> Options:
         return options(["squat/V", "squat/V down/ADP", "crouch/V down/ADP", "bend/V {poss} knees/NOUN",
                       "lower/V {poss} body/NOUN"], poss=poss)
     if level == 1:
-        return options([f"squat/V down/ADP {times_spec(r, vague=r > 1)}", f"do/V squats/NOUN" if r > 1 else "do/V a/DET squat/NOUN",
+        return options([f"squat/V down/ADP {times_spec(r, vague=r > 1)}", "do/V squats/NOUN" if r > 1 else "do/V a/DET squat/NOUN",
                       "squat/V down/ADP and/CCONJ stand/V back/ADV up/ADP"])
     deep = "deep/ADJ " if p["amplitude"] == "deep" else ""
     count = number_spec(r) if r > 1 else "a/DET"

@@ -131,7 +131,7 @@ def march_in_place(p: dict, level: int, poss: str) -> Options:
         return options(base)
     if p["amplitude"] == "high":
         base = [f"{x} lifting/VERB {{poss}} knees/NOUN high/ADV" for x in base[:2]] + [
-            f"march/V in/ADP place/NOUN raising/VERB {{poss}} knees/NOUN"]
+            "march/V in/ADP place/NOUN raising/VERB {poss} knees/NOUN"]
     return options(base if level == 1 else with_speed(base, p), poss=poss)
 
 
