@@ -16,6 +16,16 @@ def _quiet_cpu():
     torch.set_num_threads(2)  # CI has 2 cores: avoid oversubscription in the test process
 
 
+@pytest.fixture
+def single_thread():
+    """One torch thread for tiny models: they gain nothing from threads, and a busy 2-core machine makes two
+    threads many times slower.  Use with ``pytestmark = pytest.mark.usefixtures("single_thread")``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The project's shared folder (``../shared`` next to the checkout, as in CI)."""

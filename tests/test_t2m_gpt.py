@@ -19,13 +19,7 @@ TINY = T2MGPTConfig(n_codes=24, text_dim=8, n_embd=32, n_head=4, n_base_layers=1
                     block_size=16, dropout=0.1)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from threads, and a busy 2-core CI box makes 2 threads ~10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture

@@ -7,19 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 
 from motionlab import profiles
 from motionlab.cli import main as cli_main
 from motionlab.errors import InputError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def P(spec: str, **slots: str) -> list[Chunk]:
 def _parse(spec: str) -> tuple[Chunk, ...]:
     """A phrase from a compact spec: space-separated ``word/TAG`` items, ``word/V`` for a verb slot.
 
-    ``{name}`` placeholders are filled from ``slots`` first, e.g.
+    ``{name}`` fields are filled from ``slots`` first, e.g.
     ``P("wave/V with/ADP {poss} {side}/ADJ hand/NOUN", poss="his/PRON", side="left")``.
     """
     out: list[Chunk] = []
