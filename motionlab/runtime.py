@@ -14,6 +14,7 @@ import datetime as _dt
 import fcntl
 import hashlib
 import json
+import math
 import os
 import random
 import shutil
@@ -92,7 +93,8 @@ def _salt_int(s: int | str) -> int:
 # ------------------------------------------------------------------------------------- config hashing
 def to_jsonable(obj: Any, where: str = "value") -> Any:
     """Plain JSON values for configs and records: dataclasses, dicts, lists/tuples, paths, numpy/torch arrays
-    and scalars, pandas frames (one dict per row).  Anything else is an :class:`InputError` naming ``where``."""
+    and scalars, pandas frames (one dict per row).  NaN and infinities become ``None`` so that records stay
+    strict JSON (a std over one seed is NaN).  Anything else is an :class:`InputError` naming ``where``."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name), f"{where}.{f.name}") for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):
@@ -100,12 +102,14 @@ def to_jsonable(obj: Any, where: str = "value") -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
     if isinstance(obj, (torch.Tensor, np.ndarray)):
-        return obj.tolist() if isinstance(obj, np.ndarray) else obj.detach().cpu().tolist()
+        return to_jsonable(obj.tolist() if isinstance(obj, np.ndarray) else obj.detach().cpu().tolist(), where)
     if isinstance(obj, np.generic):
-        return obj.item()
+        return to_jsonable(obj.item(), where)
     if isinstance(obj, Path):
         return str(obj)
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (str, int, bool)) or obj is None:
         return obj
     if hasattr(obj, "to_dict") and hasattr(obj, "columns"):  # a pandas DataFrame
         return to_jsonable(obj.to_dict(orient="records"), where)
@@ -222,7 +226,7 @@ def write_json(path: str | Path, record: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_jsonable(record), indent=2) + "\n")
+    tmp.write_text(json.dumps(to_jsonable(record), indent=2, allow_nan=False) + "\n")
     tmp.replace(path)
     return path
 

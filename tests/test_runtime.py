@@ -119,3 +119,13 @@ def test_explicit_unavailable_device_is_an_error(monkeypatch):
     assert runtime.resolve_device("auto").type == "cpu"
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         runtime.resolve_device("cuda")
+
+
+def test_records_are_strict_json_with_nan_as_null(tmp_path):
+    record = {"std": float("nan"), "curve": np.array([1.0, np.inf]), "t": torch.tensor([0.5]), "n": np.int64(3)}
+    path = runtime.write_json(tmp_path / "r.json", record)
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"std": None, "curve": [1.0, None], "t": [0.5], "n": 3}
+    with pytest.raises(runtime.InputError, match=r"record\['f'\].*function"):
+        runtime.to_jsonable({"f": print}, "record")
