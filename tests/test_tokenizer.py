@@ -123,6 +123,7 @@ def test_ema_converges_to_the_batch_mean():
 def test_ema_codebook_step_matches_the_module():
     _seeded()
     size, total = torch.rand(5) + 1, torch.randn(5, 3)
+    size_before, total_before = size.clone(), total.clone()
     z, ids = torch.randn(12, 3), torch.randint(0, 5, (12,))
     new_size, new_total, codes = ema_codebook_step(size, total, z, ids, decay=0.8)
     for k in range(5):
@@ -130,23 +131,25 @@ def test_ema_codebook_step_matches_the_module():
         assert torch.isclose(new_size[k], 0.8 * size[k] + 0.2 * sel.sum())
         assert torch.allclose(new_total[k], 0.8 * total[k] + 0.2 * z[sel].sum(0), atol=1e-6)
     assert torch.allclose(codes, new_total / new_size[:, None])
-    assert torch.equal(size, size)  # inputs untouched (pure function)
+    assert torch.equal(size, size_before) and torch.equal(total, total_before)  # inputs untouched (pure function)
 
 
-def _one_cluster_batch():
-    return torch.randn(1, 64, 2) * 0.1 + torch.tensor([3.0, 3.0])
+def _quantizer_with_a_dead_code(mode):
+    """A 4-code quantizer fitted to one cluster of 2-D points, with code 3 moved far from every input."""
+    _seeded()
+    vq = VectorQuantizer(4, 2, mode=mode, decay=0.5).train()
+    batch = torch.randn(1, 64, 2) * 0.1 + torch.tensor([3.0, 3.0])
+    vq(batch)
+    with torch.no_grad():
+        vq.codebook.data[3] = torch.tensor([-100.0, -100.0])  # never chosen again
+        if vq.uses_ema:
+            vq.embed_sum[3] = vq.codebook[3] * vq.cluster_size[3]
+    return vq, batch
 
 
 @pytest.mark.parametrize("mode", ["reset", "ema_reset"])
 def test_dead_code_is_reset_to_a_batch_vector(mode):
-    _seeded()
-    vq = VectorQuantizer(4, 2, mode=mode, decay=0.5).train()
-    batch = _one_cluster_batch()
-    vq(batch)
-    with torch.no_grad():
-        vq.codebook.data[3] = torch.tensor([-100.0, -100.0])  # far from every input: never chosen
-        if vq.uses_ema:
-            vq.embed_sum[3] = vq.codebook[3] * vq.cluster_size[3]
+    vq, batch = _quantizer_with_a_dead_code(mode)
     out = vq(batch)
     assert out.stats["dead_codes"] >= 1  # its count fell below the threshold ...
     flat = batch.reshape(-1, 2)
@@ -155,14 +158,7 @@ def test_dead_code_is_reset_to_a_batch_vector(mode):
 
 @pytest.mark.parametrize("mode", ["plain", "ema"])
 def test_without_reset_a_dead_code_stays_dead(mode):
-    _seeded()
-    vq = VectorQuantizer(4, 2, mode=mode, decay=0.5).train()
-    batch = _one_cluster_batch()
-    vq(batch)
-    with torch.no_grad():
-        vq.codebook.data[3] = torch.tensor([-100.0, -100.0])
-        if vq.uses_ema:
-            vq.embed_sum[3] = vq.codebook[3] * vq.cluster_size[3]
+    vq, batch = _quantizer_with_a_dead_code(mode)
     for _ in range(5):
         out = vq(batch)
     assert torch.allclose(vq.codebook[3].detach(), torch.tensor([-100.0, -100.0]))
