@@ -7,7 +7,7 @@
 #
 # Needs only Python >= 3.10 with pip (and network access to PyPI for the first install).
 # Variables (override on the command line, e.g. `make book PROFILE=full`):
-#   PROFILE         profile for `make book`: auto (default: full with CUDA, else smoke), smoke, full, paper
+#   PROFILE         profile for `make book`: auto (default: full with CUDA, else smoke), smoke, laptop, full, paper
 #   TORCH_SPEC      the torch requirement installed first: plain `torch` where nvidia-smi exists, else
 #                   torch==2.13.0 (the CPU build where pip's configured indexes provide it)
 #   TORCH_PIP_ARGS  extra pip arguments for that install, e.g. --index-url of a CPU-only wheel index

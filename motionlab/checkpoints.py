@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import typing
@@ -46,15 +47,35 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: str | Path, metadata: d
     save_file(plain, str(path), metadata=metadata)
 
 
-def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    """Read a safetensors file; a missing or corrupt file raises :class:`CheckpointError` naming it."""
+def load_tensors(path: str | Path, device: str | torch.device = "cpu", *, check_finite: bool = True
+                 ) -> dict[str, torch.Tensor]:
+    """Read a safetensors file; a missing or corrupt file raises :class:`CheckpointError` naming it, and so
+    does a floating-point tensor holding NaN or infinite values (unless ``check_finite=False``): such weights
+    would only fail much later, deep inside a forward pass."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint file {path} does not exist")
     try:
-        return load_file(str(path), device=str(device))
+        tensors = load_file(str(path), device=str(device))
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"cannot read {path} as safetensors: {err}") from err
+    if check_finite:
+        check_finite_tensors(tensors, path)
+    return tensors
+
+
+def check_finite_tensors(tensors: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Raise :class:`CheckpointError` naming ``source`` and each tensor with NaN or infinite values."""
+    bad = []
+    for name, t in tensors.items():
+        if (t.is_floating_point() or t.is_complex()) and t.numel():
+            n_bad = int((~torch.isfinite(t)).sum())
+            if n_bad:
+                bad.append(f"'{name}' ({n_bad} of {t.numel()} values)")
+    if bad:
+        raise CheckpointError(f"{source}: {len(bad)} tensor(s) hold NaN or infinite values: {_few(bad, 3)}; "
+                              "expected finite weights (the run that saved them probably diverged: retrain, or "
+                              "use an earlier checkpoint)")
 
 
 def read_json(path: str | Path) -> Any:
@@ -151,10 +172,71 @@ def config_from_dict(config_cls: type, values: dict, source: str | Path) -> Any:
     except Exception:  # unresolvable annotations: fall back to "every list was a tuple"
         hints = {}
     kwargs = {name: _restore(value, hints.get(name, tuple), source) for name, value in values.items()}
+    for name, value in kwargs.items():
+        expected = _type_mismatch(value, hints.get(name, Any))
+        if expected is not None:
+            raise CheckpointError(f"{source}: field '{name}' of {config_cls.__name__} is {value!r} "
+                                  f"({type(value).__name__}); expected {expected}")
     try:
         return config_cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{source}: cannot build {config_cls.__name__}: {err}") from err
+
+
+def _type_mismatch(value: Any, hint: Any) -> str | None:
+    """None when ``value`` (as JSON brought it back) fits the annotation ``hint``, else a description of
+    what was expected.  Annotations this does not understand accept anything."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or isinstance(hint, (str, typing.TypeVar)):
+        return None
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if all(_type_mismatch(value, a) is not None for a in args):
+            return " or ".join(_type_name(a) for a in args)
+        return None
+    if origin is typing.Literal:
+        return None if value in args else "one of " + ", ".join(repr(a) for a in args)
+    if hint is type(None):
+        return None if value is None else "null"
+    if hint is bool:
+        return None if isinstance(value, bool) else "true or false"
+    if hint is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return None if ok else "a finite number"
+    if hint is str:
+        return None if isinstance(value, str) else "a string"
+    if hint is tuple or origin is tuple:
+        return _sequence_mismatch(value, tuple, args)
+    if origin is list or hint is list:
+        return _sequence_mismatch(value, list, args[:1] + (Ellipsis,) if args else ())
+    if origin is dict or hint is dict:
+        return None if isinstance(value, dict) else "a JSON object"
+    if isinstance(hint, type):
+        return None if isinstance(value, hint) else _type_name(hint)
+    return None
+
+
+def _sequence_mismatch(value: Any, kind: type, args: tuple) -> str | None:
+    """``value`` against ``tuple[X, ...]`` / ``list[X]`` (each item an X) or ``tuple[X, Y]`` (fixed length)."""
+    if not isinstance(value, kind):
+        return "a list"
+    if not args:
+        return None
+    if len(args) == 2 and args[1] is Ellipsis:
+        if any(_type_mismatch(v, args[0]) is not None for v in value):
+            return f"a list whose items are each {_type_name(args[0])}"
+        return None
+    if len(value) != len(args) or any(_type_mismatch(v, h) is not None for v, h in zip(value, args)):
+        return f"a list of {len(args)} values: " + ", ".join(_type_name(h) for h in args)
+    return None
+
+
+def _type_name(hint: Any) -> str:
+    if hint is type(None):
+        return "null"
+    return {int: "an integer", float: "a finite number", str: "a string", bool: "true or false"}.get(
+        hint, getattr(hint, "__name__", str(hint).replace("typing.", "")))
 
 
 def _has_no_default(f: dataclasses.Field) -> bool:

@@ -6,8 +6,10 @@
     motionlab book freeze [--chapters ...]           store the reference output of '# NBVAL_CHECK_OUTPUT' cells
     motionlab data synth [--profile P] [--out DIR]   build MotionLab-Synth
     motionlab data check DIR                         validate a dataset folder and print its statistics
-    motionlab data convert JOINTS_DIR OUT            turn (T, 22, 3) joint arrays + captions into a dataset
-    motionlab generate "a person waves" --model t2m-gpt --out wave.html
+    motionlab data convert JOINTS_DIR OUT [--force]  turn (T, 22, 3) joint arrays + captions into a dataset
+    motionlab data import-bvh FOLDER OUT [--mapping cmu]   BVH motion capture -> a dataset folder
+    motionlab generate "a person waves" --model t2m-gpt --out wave.html [--format bvh]
+    motionlab export MOTION.npy --format bvh|gltf --out walk.bvh   a motion as BVH or glTF (.glb)
 
 Each sub-command is a thin layer over a library function; ``motionlab <cmd> --help`` documents it.
 """
@@ -15,6 +17,7 @@ Each sub-command is a thin layer over a library function; ``motionlab <cmd> --he
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -91,6 +94,18 @@ def _cmd_data_convert(args: argparse.Namespace) -> int:
     return convert_command(args)
 
 
+def _cmd_data_import_bvh(args: argparse.Namespace) -> int:
+    from motionlab.io.commands import import_bvh_command
+
+    return import_bvh_command(args)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from motionlab.io.commands import export_command
+
+    return export_command(args)
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from motionlab.generators.commands import generate_command
 
@@ -109,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     book = sub.add_parser("book", help="execute chapters and build the HTML book")
     book_sub = book.add_subparsers(dest="book_command", required=True)
     run = book_sub.add_parser("run", help="execute chapters with papermill into a build folder")
-    run.add_argument("--profile", default="auto", help="smoke, full, paper or auto (default)")
+    run.add_argument("--profile", default="auto", help="smoke, laptop, full, paper or auto (default)")
     run.add_argument("--chapters", nargs="*", default=None,
                      help="chapter names or number prefixes, e.g. 00 03 (default: every chapter in _toc.yml)")
     run.add_argument("--out", default="_build/executed", help="folder for executed notebooks")
@@ -153,7 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--fps", type=float, default=20.0, help="frame rate of the input joints")
     convert.add_argument("--seed", type=int, default=0, help="seed for the train/val/test split")
     convert.add_argument("--mirror", action="store_true", help="also write left/right mirrored copies (M<NAME>)")
+    convert.add_argument("--force", action="store_true", help="replace OUT if it already holds a dataset")
     convert.set_defaults(func=_cmd_data_convert)
+    bvh = data_sub.add_parser("import-bvh", help="turn BVH motion capture into a dataset (t2m joints, 20 fps)")
+    bvh.add_argument("source", help="a folder of .bvh files (searched recursively) or one .bvh file")
+    bvh.add_argument("out", help="output dataset folder (HumanML3D layout)")
+    bvh.add_argument("--mapping", default=None, help="t2m, smpl, cmu, mixamo or a mapping .json file "
+                                                     "(default: detected from the joint names)")
+    bvh.add_argument("--units", default="auto", help="auto (from the leg length), m, cm, mm, in or cmu")
+    bvh.add_argument("--texts", default=None, help="folder of NAME.txt captions (default: beside each .bvh)")
+    bvh.add_argument("--caption", default=None, help="caption for motions without a caption file")
+    bvh.add_argument("--seed", type=int, default=0, help="seed for the train/val/test split")
+    bvh.add_argument("--mirror", action="store_true", help="also write left/right mirrored copies (M<NAME>)")
+    bvh.add_argument("--force", action="store_true", help="replace OUT if it already holds a dataset")
+    bvh.set_defaults(func=_cmd_data_import_bvh)
 
     gen = sub.add_parser("generate", help="generate a motion from a sentence")
     gen.add_argument("text", help="the caption, e.g. \"a person waves with the left hand\"")
@@ -164,19 +192,76 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--device", default="auto")
     gen.add_argument("--samples", type=int, default=1)
+    gen.add_argument("--format", choices=("html", "bvh", "gltf"), default="html",
+                     help="bvh / gltf: also write each sample as a .bvh / .glb file beside the page")
     gen.set_defaults(func=_cmd_generate)
+
+    export = sub.add_parser("export", help="write a motion (.npy features or joints) as BVH or glTF")
+    export.add_argument("motion", help="NAME.npy: features (T, 263|251) or joints (T, 22|21, 3)")
+    export.add_argument("--format", choices=("bvh", "gltf"), default=None,
+                        help="default: from --out's suffix (.bvh, .glb, .gltf), else bvh")
+    export.add_argument("--out", default=None, help="output file (default: beside MOTION, .bvh or .glb)")
+    export.add_argument("--skeleton", default="auto", help="t2m, kit or auto (from the array's shape)")
+    export.add_argument("--fps", type=float, default=None, help="frame rate (default: 20; KIT-ML 12.5)")
+    export.add_argument("--units", choices=("m", "cm", "mm"), default="m", help="BVH length unit")
+    export.set_defaults(func=_cmd_export)
     return parser
 
 
+def _check_common_options(args: argparse.Namespace) -> None:
+    """Check ``--profile`` and ``--device`` before any work starts, as one-line input errors."""
+    from motionlab.errors import InputError
+
+    profile = getattr(args, "profile", None)
+    if profile is not None:
+        from motionlab.profiles import get_profile
+
+        try:
+            get_profile(profile)
+        except (ValueError, KeyError) as err:  # unknown name given, or in $MOTIONLAB_PROFILE
+            given = "--profile" if str(profile).lower() not in ("", "auto") else "$MOTIONLAB_PROFILE"
+            raise InputError(f"{given}: {err.args[0] if err.args else err}") from None
+    device = getattr(args, "device", None)
+    if device not in (None, "", "auto"):
+        import torch
+
+        from motionlab.runtime import resolve_device
+
+        try:
+            dev = resolve_device(device)
+        except (RuntimeError, ValueError) as err:  # no CUDA here, or not a device name torch knows
+            if "CUDA is not available" in str(err):
+                raise InputError(f"--device {device!r}: CUDA is not available on this machine; use --device cpu "
+                                 "(or auto)") from None
+            raise InputError(f"--device {device!r}: not a device torch knows; expected auto, cpu or cuda[:N]") from None
+        if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"--device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; expected user errors print one line on stderr and exit with code 2."""
     from motionlab.errors import MotionlabError
 
     args = build_parser().parse_args(argv)
     try:
+        _check_common_options(args)
         return int(args.func(args) or 0)
-    except (FileNotFoundError, MotionlabError) as err:  # user errors: one clear line, no traceback
-        print(f"motionlab: error: {err}", file=sys.stderr)
-        return 2
+    except BrokenPipeError:  # output piped into `head` and cut short: not an error worth a message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (MotionlabError, OSError) as err:  # bad input, missing or unwritable files: one clear line
+        return _fail(str(err))
+    except ImportError as err:  # an optional extra is not installed
+        return _fail(f"{err}; install motionlab with its extras (pip install -e '.[book,dev,export]')")
+    except KeyboardInterrupt:
+        print("motionlab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str) -> int:
+    """One line saying what went wrong (a message's own indented detail lines, if any, follow it)."""
+    print(f"motionlab: error: {message.strip() or 'failed'}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -36,31 +36,43 @@ from motionlab.runtime import (
 )
 
 RESULTS_ENV = "MOTIONLAB_RESULTS"
-PUBLISHED_PROFILES = ("full", "paper")  # only these write into the repository's results/
+PUBLISHED_PROFILES = ("laptop", "full", "paper")  # only these write into the repository's results/<profile>/
+GPU_PROFILES = ("full", "paper")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def results_dir(profile: str | Profile) -> Path:
     """Where :meth:`Session.record` writes for a profile.
 
-    ``full`` and ``paper`` runs are results worth keeping: ``$MOTIONLAB_RESULTS``, else the checkout's
-    ``results/``, else ``./results``.  ``smoke`` runs (CI, laptops) go to ``<cache>/results`` so that
-    running the book never dirties the repository.
+    ``laptop``, ``full`` and ``paper`` runs are results worth keeping: ``<root>/<profile>/`` with ``<root>``
+    ``$MOTIONLAB_RESULTS``, else the checkout's ``results/``, else ``./results``.  ``smoke`` runs (CI) go to
+    ``<cache>/results`` so that running the book never dirties the repository.
     """
     name = get_profile(profile).name
     if name not in PUBLISHED_PROFILES:
         return cache_dir() / "results"
     if os.environ.get(RESULTS_ENV):
-        return Path(os.environ[RESULTS_ENV]).expanduser().resolve()
+        return Path(os.environ[RESULTS_ENV]).expanduser().resolve() / name
     checkout = source_checkout()
-    return (checkout / "results") if checkout is not None else Path.cwd().resolve() / "results"
+    return ((checkout / "results") if checkout is not None else Path.cwd().resolve() / "results") / name
+
+
+def published_record(name: str, profile: str = "laptop") -> dict | None:
+    """The committed record ``results/<profile>/<name>.<profile>.json`` of a longer run (None if there is
+    none): what a chapter run with ``smoke`` shows next to its own numbers, labelled with its provenance."""
+    import json
+
+    checkout = source_checkout()
+    path = (checkout or Path.cwd()) / "results" / profile / f"{name}.{profile}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 @dataclass
 class Session:
     """The resolved settings of one chapter run (what :func:`setup` returns).
 
-    ``profile`` is the frozen :class:`~motionlab.profiles.Profile`, ``device`` a ``torch.device``,
+    ``profile`` is the frozen :class:`~motionlab.profiles.Profile` with every model's training seed set to
+    ``seed`` (so ``get_tokenizer_run(env.data_dir, env.profile.tokenizer)`` trains with it), ``device`` a ``torch.device``,
     ``seed`` the seed everything was seeded with and ``data`` the chapter's ``data`` parameter
     (``"synth"``, ``"humanml3d"``, ``"kit"`` or a folder path).
     """
@@ -88,8 +100,8 @@ class Session:
     def record(self, name: str, payload: dict) -> Path:
         """Write ``payload`` as ``<name>.<profile>.json`` with provenance; returns the file.
 
-        ``full``/``paper`` runs write into ``results/`` (see :func:`results_dir`); ``smoke`` runs write
-        into the cache so CI never changes the repository.
+        ``laptop``/``full``/``paper`` runs write into ``results/<profile>/`` (see :func:`results_dir`);
+        ``smoke`` runs write into the cache so CI never changes the repository.
         """
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise InputError(f"record name {name!r} must be a plain file stem (letters, digits, '_', '-', '.')")
@@ -105,7 +117,8 @@ class Session:
             "provenance": provenance(),
         }
         path = write_json(results_dir(self.profile) / f"{name}.{self.profile.name}.json", record)
-        where = "results/" if self.profile.name in PUBLISHED_PROFILES else "the cache (smoke runs keep results/ clean)"
+        where = (f"results/{self.profile.name}/" if self.profile.name in PUBLISHED_PROFILES
+                 else "the cache (smoke runs keep results/ clean)")
         print(f"[motionlab] recorded {path.name} in {where}")
         return path
 
@@ -187,7 +200,7 @@ def setup(profile: str = "auto", data: str = "synth", seed: int = 0, device: str
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise InputError(f"seed must be an integer, got {seed!r}")
-    prof = get_profile(profile)
+    prof = get_profile(profile).with_seed(int(seed))  # the one place a chapter's profile is resolved
     dev = resolve_device(device)
     # Offline by design: sentence encoders ship inside packages, nothing comes from a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -213,6 +226,6 @@ def summary(session: Session) -> str:
         f"  seed    : {session.seed}",
         f"  data    : {_data_label(session.data)}",
     ]
-    if session.profile.name in PUBLISHED_PROFILES and session.device.type == "cpu":
+    if session.profile.name in GPU_PROFILES and session.device.type == "cpu":
         lines.append(f"  note    : the {session.profile.name} profile is sized for a GPU; on a CPU it will be slow")
     return "\n".join(lines)

@@ -1,23 +1,51 @@
-"""Run profiles: how big every stage of the book is, in one place.
+"""Run profiles: how big every model of the book is, in one place.
 
-Three profiles, each a frozen dataclass that chapters and the CLI read:
+Four profiles, each a frozen :class:`Profile`:
 
-* ``smoke`` -- CPU, CI and laptops: the whole book in minutes on 2 cores.
-* ``full``  -- one GPU: the whole book in <= 30 min on one H100, each chapter <= 6 min.
-* ``paper`` -- the papers' own hyperparameters on real HumanML3D / KIT-ML (days of GPU time).
+* ``smoke``  -- CPU, CI: the whole book in minutes on 2 cores.
+* ``laptop`` -- CPU, classrooms: every chapter <= 20 min on 2 cores, sized so the book's ablations are
+  measured with >= 3 seeds and 95 % intervals.
+* ``full``   -- one GPU: the whole book in <= 30 min on one H100, each chapter <= 6 min.
+* ``paper``  -- the papers' own hyperparameters on real HumanML3D / KIT-ML (days of GPU time).
 
-``"auto"`` resolves as: explicit argument > env ``MOTIONLAB_PROFILE`` > ``full`` when CUDA is present >
-``smoke``.  Each stage's section holds plain numbers; the model modules turn them into their own config
-dataclasses (``VQVAEConfig.from_profile(profile)`` and so on), so this module imports nothing from the
-rest of the package.
+The pattern every model family follows
+--------------------------------------
+A profile **holds each model's own config objects**.  For every model there is one *recipe*
+(a subclass of :class:`motionlab.training.Recipe`, defined beside the model's training code): the model's
+config dataclass (``VQVAEConfig``, ``T2MGPTConfig`` ...), its :class:`~motionlab.training.TrainConfig`,
+the knobs of its training data, and ``ablation``, the overrides that make the cheaper copy a chapter's sweeps
+train.  So:
+
+1. a chapter (``motionlab.notebook.setup``) or the CLI resolves the profile **once**
+   (:func:`get_profile`: ``"auto"`` = explicit name > env ``MOTIONLAB_PROFILE`` > ``full`` when CUDA is
+   present > ``smoke``);
+2. it passes the objects down: ``get_tokenizer_run(data_dir, profile.tokenizer)``,
+   ``get_t2m_gpt(data_dir, profile.gpt, profile.tokenizer)``; a variant is
+   ``profile.tokenizer.for_ablation().replace(recon_loss="l2", seed=1)``;
+3. model modules never see a profile name: they take a recipe (or a bare config) and nothing else;
+4. an artifact's cache key is its recipe (:meth:`Recipe.key` -> :func:`motionlab.runtime.artifact_key`,
+   which drops the fields that only change reporting), plus the dataset's fingerprint.
+
+Sizes that depend on the data (``input_dim`` 263 / 251, the tokenizer's ``n_codes`` inside the GPT, the text
+encoder's width, the evaluator's vocabulary) keep their defaults here and are set where the data is known.
+A new model family adds its recipe class beside its training code and one field here per profile.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
-PROFILE_NAMES = ("smoke", "full", "paper")
+from motionlab.evaluation.evaluator import EvaluatorConfig
+from motionlab.evaluation.protocol import ProtocolOptions
+from motionlab.evaluation.train_evaluator import SELECT_BY, EvaluatorRecipe
+from motionlab.generators.t2m_gpt import T2MGPTConfig
+from motionlab.generators.train_t2m_gpt import T2MGPTRecipe
+from motionlab.tokenizers.train import TokenizerRecipe
+from motionlab.tokenizers.vqvae import VQVAEConfig
+from motionlab.training import Recipe, TrainConfig
+
+PROFILE_NAMES = ("smoke", "laptop", "full", "paper")
 ENV_VAR = "MOTIONLAB_PROFILE"
 
 
@@ -28,90 +56,17 @@ class DataSpec:
     synth_motions: int  # procedural MotionLab-Synth motions before mirroring
     synth_mirror: bool = True  # add a left/right mirrored copy of each motion (HumanML3D does)
     max_frames: int = 196
-    window: int = 64  # tokenizer training window (frames)
 
 
 @dataclass(frozen=True)
-class EvaluatorSpec:
-    """The Guo et al. (2022) text-motion matching evaluator."""
+class Sweeps:
+    """How many runs the chapters' ablations train: seeds per setting, protocol replications per run, the
+    codebook sizes of chapter 4.  (What each run *is* comes from the recipes' ``ablation`` overrides.)"""
 
-    dim_word: int  # learned word embedding (GloVe's 300 in the paper)
-    dim_text_hidden: int  # bi-GRU hidden size of the text encoder
-    dim_movement: int  # movement (snippet) encoder width
-    dim_motion_hidden: int  # bi-GRU hidden size of the motion encoder
-    dim_coemb: int  # shared text/motion embedding size
-    movement_steps: int  # movement autoencoder pre-training steps
-    movement_window: int
-    matching_steps: int  # contrastive matching steps
-    batch_size: int
-    lr: float
-    negative_margin: float = 10.0
-    eval_every: int = 200  # validate this often; keep the best checkpoint
-
-
-@dataclass(frozen=True)
-class ProtocolSpec:
-    """The evaluation protocol (replications and MultiModality sizes)."""
-
-    replications: int
-    batch_size: int = 32
-    diversity_pairs: int = 300
-    mm_texts: int = 100
-    mm_samples: int = 30
-    mm_pairs: int = 10
-
-
-@dataclass(frozen=True)
-class TokenizerSpec:
-    """The T2M-GPT convolutional VQ-VAE and its training budget."""
-
-    width: int
-    code_dim: int
-    n_codes: int
-    depth: int
-    window: int
-    batch_size: int
-    steps: int
-    lr: float
-    warmup_steps: int
-    milestones: tuple[int, ...]
-    gamma: float
-    commit_weight: float = 0.02
-    vel_weight: float = 0.5
-    recon_loss: str = "l1_smooth"
-    quantizer: str = "ema_reset"
-    # ablations (chapters 3 and 4) run a cheaper copy of the model
-    ablation_steps: int = 0
-    ablation_width: int = 0
-    ablation_seeds: int = 1
+    tokenizer_seeds: int = 1
     codebook_sizes: tuple[int, ...] = (256, 512, 1024)
-    # torch threads while training on the CPU (None: the profile's): small convolutions run faster on one
-    # thread than on two whose OpenMP workers sleep between ops (OMP_WAIT_POLICY=PASSIVE, as in CI)
-    cpu_threads: int | None = None
-
-
-@dataclass(frozen=True)
-class GPTSpec:
-    """The T2M-GPT transformer over motion tokens and its training budget."""
-
-    n_embd: int
-    n_head: int
-    n_base_layers: int
-    n_head_layers: int
-    block_size: int
-    dropout: float
-    batch_size: int
-    steps: int
-    lr: float
-    betas: tuple[float, float]
-    weight_decay: float
-    milestones: tuple[int, ...]
-    gamma: float
-    tau: float | None = 0.5  # corruption rate; None = drawn per batch from U[0, 1]
-    # ablations (chapter 5: tau and training-set size) train shorter runs, several seeds each
-    ablation_steps: int = 0
-    ablation_seeds: int = 1
-    ablation_replications: int = 0  # protocol replications per ablation run (0: the protocol's own)
+    gpt_seeds: int = 1
+    gpt_replications: int = 0  # protocol replications per ablation run (0: the profile's protocol's own)
 
 
 @dataclass(frozen=True)
@@ -119,70 +74,123 @@ class Profile:
     name: str
     description: str
     data: DataSpec
-    evaluator: EvaluatorSpec
-    protocol: ProtocolSpec
-    tokenizer: TokenizerSpec
-    gpt: GPTSpec
+    evaluator: EvaluatorRecipe
+    protocol: ProtocolOptions
+    tokenizer: TokenizerRecipe
+    gpt: T2MGPTRecipe
+    sweeps: Sweeps = field(default_factory=Sweeps)
     cpu_threads: int | None = None  # torch threads on CPU (None = leave torch's default)
     chapter_budget_s: int = 360  # target per chapter, checked by benchmarks, never by tests
-    notes: dict = field(default_factory=dict)
 
     def with_overrides(self, **sections) -> "Profile":
-        """A copy with some sections replaced, e.g. ``p.with_overrides(gpt=replace(p.gpt, steps=10))``."""
+        """A copy with some sections replaced, e.g. ``p.with_overrides(gpt=p.gpt.replace(steps=10))``."""
         return replace(self, **sections)
+
+    def recipes(self) -> dict[str, Recipe]:
+        """Every model's recipe in this profile, by section name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Recipe)}
+
+    def with_seed(self, seed: int) -> "Profile":
+        """A copy in which every model trains with ``seed`` (what a chapter's ``seed`` parameter means)."""
+        return replace(self, **{name: recipe.replace(seed=int(seed)) for name, recipe in self.recipes().items()})
+
+
+def _evaluator(dims: tuple[int, int, int, int, int], steps: int, movement_steps: int, batch_size: int, lr: float,
+               eval_every: int, official: bool = False) -> EvaluatorRecipe:
+    """An evaluator recipe: sizes (word, text hidden, movement, motion hidden, co-embedding) and budgets."""
+    word, text_hidden, movement, motion_hidden, coemb = dims
+    return EvaluatorRecipe(
+        model=EvaluatorConfig(dim_word=word, dim_text_hidden=text_hidden, dim_movement=movement,
+                              dim_motion_hidden=motion_hidden, dim_coemb=coemb),
+        train=TrainConfig(steps=steps, lr=lr, batch_size=batch_size, grad_clip=0.5, amp=False,
+                          log_every=max(1, steps // 40), eval_every=eval_every, best_metric=SELECT_BY,
+                          best_mode="max"),
+        movement=TrainConfig(steps=movement_steps, lr=lr, batch_size=batch_size, amp=False,
+                             log_every=max(1, movement_steps // 20)),
+        official=official,
+    )
 
 
 SMOKE = Profile(
     name="smoke",
     description="CPU / CI: tiny models and a small synthetic set; the whole book in minutes on 2 cores.",
     data=DataSpec(synth_motions=800),
-    evaluator=EvaluatorSpec(
-        dim_word=64, dim_text_hidden=64, dim_movement=64, dim_motion_hidden=64, dim_coemb=64,
-        movement_steps=200, movement_window=24, matching_steps=800, batch_size=32, lr=2e-3,
-        eval_every=100,
+    evaluator=_evaluator((64, 64, 64, 64, 64), steps=800, movement_steps=200, batch_size=32, lr=2e-3,
+                         eval_every=100),
+    protocol=ProtocolOptions(replications=2, mm_texts=16, mm_samples=6, mm_pairs=5, diversity_pairs=100),
+    tokenizer=TokenizerRecipe(
+        model=VQVAEConfig(width=64, code_dim=64, n_codes=128, depth=3),
+        train=TrainConfig(steps=600, lr=1e-3, batch_size=32, betas=(0.9, 0.99), warmup_steps=50, schedule="step",
+                          milestones=(450,), gamma=0.05, log_every=15, eval_every=60),
+        cpu_threads=1, ablation={"steps": 200, "width": 32, "code_dim": 32},
     ),
-    protocol=ProtocolSpec(replications=2, mm_texts=16, mm_samples=6, mm_pairs=5, diversity_pairs=100),
-    tokenizer=TokenizerSpec(
-        width=64, code_dim=64, n_codes=128, depth=3, window=64, batch_size=32, steps=600, lr=1e-3,
-        warmup_steps=50, milestones=(450,), gamma=0.05, ablation_steps=200, ablation_width=32,
-        ablation_seeds=1, codebook_sizes=(32, 64, 128), cpu_threads=1,
+    # T2M-GPT on 2 CPU cores: 2 blocks of width 96 (~0.29 M parameters); a higher lr than the paper's
+    # because the run is 600x shorter.  Main run + 5 ablation runs fit the chapter's 150 s.
+    gpt=T2MGPTRecipe(
+        model=T2MGPTConfig(n_embd=96, n_head=4, n_layer=2, block_size=51, dropout=0.1),
+        train=TrainConfig(steps=500, lr=1e-3, batch_size=32, betas=(0.9, 0.99), weight_decay=1e-6,
+                          weight_decay_on="all", schedule="step", milestones=(400,), gamma=0.1, log_every=25),
+        tau=0.5, ablation={"steps": 100},
     ),
-    # T2M-GPT on 2 CPU cores: 1 + 1 blocks of width 96 (~0.29 M parameters); a higher lr than the
-    # paper's because the run is 600x shorter.  Main run + 5 ablation runs fit the chapter's 150 s.
-    gpt=GPTSpec(
-        n_embd=96, n_head=4, n_base_layers=1, n_head_layers=1, block_size=51, dropout=0.1,
-        batch_size=32, steps=500, lr=1e-3, betas=(0.9, 0.99), weight_decay=1e-6, milestones=(400,),
-        gamma=0.1, ablation_steps=100, ablation_seeds=1, ablation_replications=2,
-    ),
+    sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(32, 64, 128), gpt_seeds=1, gpt_replications=2),
     cpu_threads=2,
     chapter_budget_s=120,
+)
+
+LAPTOP = Profile(
+    name="laptop",
+    description="CPU / classrooms: every claim of the book measured with 3 seeds; each chapter <= 20 min on 2 cores.",
+    data=DataSpec(synth_motions=2000),
+    # sizes measured on the 2-core CI CPU (results/laptop/README.md): evaluator 0.085 s per matching step
+    # (width 128, batch 32), tokenizer 0.075 s per step (width 128, 1 thread) and 0.026 s for the width-48
+    # ablation copy, GPT 0.084 s per step (4 x 128) and 0.034 s for the 2 x 96 ablation copy.
+    evaluator=_evaluator((128, 128, 128, 128, 128), steps=2500, movement_steps=500, batch_size=32, lr=1e-3,
+                         eval_every=250),
+    protocol=ProtocolOptions(replications=10, mm_texts=32, mm_samples=10, mm_pairs=5, diversity_pairs=200),
+    tokenizer=TokenizerRecipe(
+        model=VQVAEConfig(width=128, code_dim=128, n_codes=256, depth=3),
+        train=TrainConfig(steps=2000, lr=1e-3, batch_size=32, betas=(0.9, 0.99), warmup_steps=100,
+                          schedule="step", milestones=(1500,), gamma=0.05, log_every=50, eval_every=200),
+        cpu_threads=1, ablation={"steps": 600, "width": 48, "code_dim": 48},
+    ),
+    gpt=T2MGPTRecipe(
+        model=T2MGPTConfig(n_embd=128, n_head=4, n_layer=4, block_size=51, dropout=0.1),
+        train=TrainConfig(steps=2000, lr=6e-4, batch_size=32, betas=(0.9, 0.99), weight_decay=1e-6,
+                          weight_decay_on="all", schedule="step", milestones=(1600,), gamma=0.1, log_every=50),
+        tau=0.5, ablation={"steps": 800, "n_embd": 96, "n_layer": 2},
+    ),
+    sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(128, 256, 512), gpt_seeds=3, gpt_replications=5),
+    cpu_threads=2,
+    chapter_budget_s=1200,
 )
 
 FULL = Profile(
     name="full",
     description="One GPU: full-size synthetic set, book-sized models; the whole book in <= 30 min on an H100.",
     data=DataSpec(synth_motions=15000),
-    evaluator=EvaluatorSpec(
-        dim_word=300, dim_text_hidden=512, dim_movement=512, dim_motion_hidden=1024, dim_coemb=512,
-        movement_steps=3000, movement_window=24, matching_steps=6000, batch_size=128, lr=2e-4,
-        eval_every=500,
+    evaluator=_evaluator((300, 512, 512, 1024, 512), steps=6000, movement_steps=3000, batch_size=128, lr=2e-4,
+                         eval_every=500),
+    protocol=ProtocolOptions(replications=20),
+    tokenizer=TokenizerRecipe(
+        model=VQVAEConfig(width=512, code_dim=512, n_codes=512, depth=3),
+        train=TrainConfig(steps=12000, lr=2e-4, batch_size=256, betas=(0.9, 0.99), warmup_steps=1000,
+                          schedule="step", milestones=(9000,), gamma=0.05, log_every=300, eval_every=1200,
+                          best_metric="val_fid"),
+        ablation={"steps": 2000, "width": 256, "code_dim": 256, "best_metric": None},
     ),
-    protocol=ProtocolSpec(replications=20),
-    tokenizer=TokenizerSpec(
-        width=512, code_dim=512, n_codes=512, depth=3, window=64, batch_size=256, steps=12000, lr=2e-4,
-        warmup_steps=1000, milestones=(9000,), gamma=0.05, ablation_steps=2000, ablation_width=256,
-        ablation_seeds=3, codebook_sizes=(256, 512, 1024),
-    ),
-    # T2M-GPT at half the paper's width: 4 + 4 blocks of 512 (~26 M parameters, ~1 TFLOP per step of
+    # T2M-GPT at half the paper's width: 8 blocks of 512 (~26 M parameters, ~1 TFLOP per step of
     # 128 x 50 tokens).  Estimated (no GPU measurement yet) ~10 ms/step on an H100 with bf16: ~50 s for the
     # main run, ~120 s for the 15 ablation runs (5 settings x 3 seeds x 800 steps), ~140 s of protocol
     # evaluation: chapter 5 within its 6 minutes.  Official optimiser (AdamW, beta (0.5, 0.9), wd 1e-6,
     # step decay x0.05) with a higher lr for the 60x shorter run.
-    gpt=GPTSpec(
-        n_embd=512, n_head=8, n_base_layers=4, n_head_layers=4, block_size=51, dropout=0.1,
-        batch_size=128, steps=5000, lr=3e-4, betas=(0.5, 0.9), weight_decay=1e-6, milestones=(3750,),
-        gamma=0.05, ablation_steps=800, ablation_seeds=3, ablation_replications=3,
+    gpt=T2MGPTRecipe(
+        model=T2MGPTConfig(n_embd=512, n_head=8, n_layer=8, block_size=51, dropout=0.1),
+        train=TrainConfig(steps=5000, lr=3e-4, batch_size=128, betas=(0.5, 0.9), weight_decay=1e-6,
+                          weight_decay_on="all", schedule="step", milestones=(3750,), gamma=0.05, log_every=250,
+                          eval_every=500, best_metric="val_fid"),
+        tau=0.5, ablation={"steps": 800, "best_metric": None},
     ),
+    sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(256, 512, 1024), gpt_seeds=3, gpt_replications=3),
     chapter_budget_s=360,
 )
 
@@ -190,30 +198,34 @@ PAPER = Profile(
     name="paper",
     description="The papers' hyperparameters on real HumanML3D / KIT-ML (multi-day GPU runs).",
     data=DataSpec(synth_motions=15000),
-    evaluator=EvaluatorSpec(
-        dim_word=300, dim_text_hidden=512, dim_movement=512, dim_motion_hidden=1024, dim_coemb=512,
-        movement_steps=100000, movement_window=24, matching_steps=300000, batch_size=8, lr=1e-4,
-        eval_every=5000,
-    ),
-    protocol=ProtocolSpec(replications=20),
+    evaluator=_evaluator((300, 512, 512, 1024, 512), steps=300000, movement_steps=100000, batch_size=8, lr=1e-4,
+                         eval_every=5000, official=True),
+    protocol=ProtocolOptions(replications=20),
     # T2M-GPT official VQ-VAE: width 512, 512 x 512 codebook, window 64, batch 256, AdamW 2e-4
-    # beta (0.9, 0.99), 1k warm-up, 300k iterations, lr x0.05 at 200k.
-    tokenizer=TokenizerSpec(
-        width=512, code_dim=512, n_codes=512, depth=3, window=64, batch_size=256, steps=300000, lr=2e-4,
-        warmup_steps=1000, milestones=(200000,), gamma=0.05, ablation_steps=300000, ablation_width=512,
-        ablation_seeds=1, codebook_sizes=(256, 512, 1024),
+    # beta (0.9, 0.99), 1k warm-up, 300k iterations, lr x0.05 at 200k; fp32 as the official code; dead code k
+    # refilled from batch row k; outer activations ReLU.
+    tokenizer=TokenizerRecipe(
+        model=VQVAEConfig(width=512, code_dim=512, n_codes=512, depth=3, reset_rows="first", outer_activation="relu"),
+        train=TrainConfig(steps=300000, lr=2e-4, batch_size=256, betas=(0.9, 0.99), warmup_steps=1000,
+                          schedule="step", milestones=(200000,), gamma=0.05, amp=False, log_every=7500,
+                          eval_every=5000, best_metric="val_fid"),
+        ablation={"best_metric": None},
     ),
-    # T2M-GPT official GPT: 2 x 9 blocks of width 1024, 16 heads, block size 51, AdamW 1e-4 beta (0.5, 0.9),
-    # wd 1e-6, batch 128, 300k iterations, lr x0.05 at 150k, tau = 0.5.
-    gpt=GPTSpec(
-        n_embd=1024, n_head=16, n_base_layers=9, n_head_layers=9, block_size=51, dropout=0.1,
-        batch_size=128, steps=300000, lr=1e-4, betas=(0.5, 0.9), weight_decay=1e-6,
-        milestones=(150000,), gamma=0.05, ablation_steps=300000, ablation_seeds=1, ablation_replications=20,
+    # T2M-GPT official GPT: 18 blocks (9 "base" + 9 "head") of width 1024, 16 heads, block size 51, AdamW 1e-4
+    # beta (0.5, 0.9), wd 1e-6, batch 128, 300k iterations, lr x0.05 at 150k, tau = 0.5, fp32; sub-clip
+    # captions take slices of the whole motion's tokens.
+    gpt=T2MGPTRecipe(
+        model=T2MGPTConfig(n_embd=1024, n_head=16, n_layer=18, block_size=51, dropout=0.1),
+        train=TrainConfig(steps=300000, lr=1e-4, batch_size=128, betas=(0.5, 0.9), weight_decay=1e-6,
+                          weight_decay_on="all", schedule="step", milestones=(150000,), gamma=0.05, amp=False,
+                          log_every=7500, eval_every=5000, best_metric="val_fid"),
+        tau=0.5, subclips="slice", ablation={"best_metric": None},
     ),
+    sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(256, 512, 1024), gpt_seeds=1, gpt_replications=20),
     chapter_budget_s=0,  # no budget: days
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, FULL, PAPER)}
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, LAPTOP, FULL, PAPER)}
 
 
 def resolve_profile_name(profile: str | None = "auto") -> str:
@@ -226,11 +238,11 @@ def resolve_profile_name(profile: str | None = "auto") -> str:
     elif os.environ.get(ENV_VAR, "").strip() not in ("", "auto"):
         name = os.environ[ENV_VAR].strip().lower()
     else:
-        import torch  # local import: profiles stay importable without torch's start-up cost
+        import torch
 
         name = "full" if torch.cuda.is_available() else "smoke"
     if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}: expected one of {', '.join(PROFILE_NAMES)} or 'auto'")
+        raise ValueError(f"unknown profile {name!r}: expected one of {', '.join(PROFILES)} or 'auto'")
     return name
 
 

@@ -1,9 +1,10 @@
 """Runtime services every stage shares: device, seeding, determinism, CPU threads and the artifact cache.
 
 The artifact cache is what lets chapter 5 reuse the tokenizer that chapter 3 trained while each chapter
-still runs alone: ``load_or_train(name, profile, data, config, train_fn, load_fn)`` looks for a finished
-artifact under ``cache_dir()/name/<profile>-<data>-<hash>``, where the hash covers the config; if none is
-there it trains into a temporary folder and moves it into place only when training finished.
+still runs alone: ``load_or_train(name, data, config, train_fn, load_fn)`` looks for a finished artifact
+under ``cache_dir()/name/<data>-<hash>``, where the hash covers the config (:func:`artifact_key`: the
+config without the fields that only change reporting); if none is there it trains into a temporary folder
+and moves it into place only when training finished.
 """
 
 from __future__ import annotations
@@ -117,6 +118,27 @@ def to_jsonable(obj: Any, where: str = "value") -> Any:
                      "(expected dict, list, number, string, numpy/torch array or dataclass)")
 
 
+# Settings that change how a run reports, not what it learns: never part of an artifact's identity.
+COSMETIC_FIELDS = frozenset({"progress", "log_every", "checkpoint_every", "ablation", "cpu_threads"})
+
+
+def artifact_key(config: Any) -> Any:
+    """The cache identity of a config: its JSON values without :data:`COSMETIC_FIELDS` (at any depth).
+
+    ``eval_every`` counts only when evaluations choose the weights (``best_metric`` set); otherwise it is
+    cosmetic too.
+    """
+    def strip(value):
+        if isinstance(value, dict):
+            cosmetic = COSMETIC_FIELDS | ({"eval_every"} if value.get("best_metric", 0) is None else set())
+            return {k: strip(v) for k, v in value.items() if k not in cosmetic}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(to_jsonable(config))
+
+
 def config_hash(config: Any, length: int = 12) -> str:
     """A short, stable hash of a config (dataclass, dict or plain values)."""
     blob = json.dumps(to_jsonable(config), sort_keys=True, separators=(",", ":"))
@@ -152,10 +174,11 @@ def data_root() -> Path:
     return _home_subdir(DATA_ENV, "data", "data")
 
 
-def artifact_dir(name: str, profile: str, data: str, config: Any) -> Path:
-    """Where :func:`load_or_train` keeps the artifact for this (name, profile, data, config)."""
+def artifact_dir(name: str, data: str, config: Any) -> Path:
+    """Where :func:`load_or_train` keeps the artifact for this (name, data, config): the config alone says
+    what was trained, so two profiles that hold the same config share the artifact."""
     safe_data = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(data))[-48:]
-    return cache_dir() / name / f"{profile}-{safe_data}-{config_hash(config)}"
+    return cache_dir() / name / f"{safe_data}-{config_hash(config)}"
 
 
 @contextlib.contextmanager
@@ -171,7 +194,6 @@ def _file_lock(path: Path):
 
 def load_or_train(
     name: str,
-    profile: str,
     data: str,
     config: Any,
     train_fn: Callable[[Path], T],
@@ -187,7 +209,7 @@ def load_or_train(
     returned, so an interrupted run never leaves a half-written artifact behind; the work folder of an
     interrupted run is kept and handed to the next attempt, so a ``train_fn`` that checkpoints resumes.
     """
-    final = artifact_dir(name, profile, data, config)
+    final = artifact_dir(name, data, config)
     with _file_lock(final.parent / f".{final.name}.lock"):
         if (final / _COMPLETE).exists() and not retrain:
             if verbose:
@@ -204,7 +226,6 @@ def load_or_train(
         artifact = train_fn(work)
         record = {
             "name": name,
-            "profile": profile,
             "data": str(data),
             "config": to_jsonable(config),
             "seconds": round(time.perf_counter() - start, 2),

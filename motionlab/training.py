@@ -20,11 +20,12 @@ Under DDP each rank takes its contiguous slice of the global batch; only rank 0 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import shutil
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -37,7 +38,7 @@ from motionlab import checkpoints as ckpt
 from motionlab.distributed import DistInfo, setup_distributed, shard_batch, to_device
 from motionlab.errors import InputError
 from motionlab.progress import Reporter, fmt, progress_enabled
-from motionlab.runtime import resolve_device, rng, seed_everything, to_jsonable
+from motionlab.runtime import artifact_key, resolve_device, rng, seed_everything, to_jsonable
 
 SCHEDULES = ("constant", "step", "cosine")
 
@@ -91,6 +92,67 @@ class TrainConfig:
             need(getattr(self, name) >= 0, name, ">= 0")
         object.__setattr__(self, "betas", tuple(self.betas))  # JSON gives lists back
         object.__setattr__(self, "milestones", tuple(self.milestones))
+
+    def scaled_to(self, steps: int) -> "TrainConfig":
+        """The same schedule stretched or shrunk to ``steps`` updates: milestones, warm-up and log/eval rates
+        scale with the run (an ablation's short run decays its lr at the same fraction of training)."""
+        steps = int(steps)
+        ratio = steps / self.steps
+        milestones = tuple(m for m in (int(round(m * ratio)) for m in self.milestones) if 0 < m < steps)
+        warmup = min(self.warmup_steps, max(1, steps // 10)) if self.warmup_steps else 0
+        return dataclasses.replace(
+            self, steps=steps, milestones=milestones, warmup_steps=warmup,
+            schedule="constant" if self.schedule == "step" and not milestones else self.schedule,
+            log_every=max(1, int(round(self.log_every * ratio))),
+            eval_every=max(1, int(round(self.eval_every * ratio))) if self.eval_every else 0)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One model's settings in a profile: its own config, its training config, and ``ablation``, the
+    overrides that turn it into the cheaper copy a chapter's sweeps train.
+
+    Each model family subclasses this with the knobs of its training data (the tokenizer's window, the
+    GPT's corruption rate ...).  :meth:`replace` takes any field name of the recipe, of ``model`` or of
+    ``train`` and puts it where it belongs, so a variant is one call:
+    ``profile.tokenizer.for_ablation().replace(recon_loss="l2", seed=1)``.
+    """
+
+    model: Any
+    train: TrainConfig
+    ablation: dict = field(default_factory=dict)
+
+    def replace(self, **overrides) -> "Recipe":
+        """A copy with overrides routed to the recipe, its model config or its train config.
+
+        ``steps`` rescales the schedule (:meth:`TrainConfig.scaled_to`); an unknown or ambiguous name is an
+        :class:`InputError` naming the fields that exist.
+        """
+        homes = {"recipe": {f.name for f in dataclasses.fields(self)} - {"model", "train"},
+                 "model": {f.name for f in dataclasses.fields(self.model)},
+                 "train": {f.name for f in dataclasses.fields(TrainConfig)}}
+        parts: dict[str, dict] = {"recipe": {}, "model": {}, "train": {}}
+        for name, value in overrides.items():
+            found = [home for home, names in homes.items() if name in names]
+            if len(found) != 1:
+                problem = "is ambiguous" if found else "is not a field"
+                raise InputError(f"{type(self).__name__}: {name!r} {problem}: expected one field of "
+                                 f"{type(self).__name__}, {type(self.model).__name__} or TrainConfig")
+            parts[found[0]][name] = value
+        train = self.train
+        if "steps" in parts["train"]:
+            train = train.scaled_to(parts["train"].pop("steps"))
+        return dataclasses.replace(self, model=dataclasses.replace(self.model, **parts["model"]),
+                                   train=dataclasses.replace(train, **parts["train"]), **parts["recipe"])
+
+    def for_ablation(self) -> "Recipe":
+        """The cheaper copy chapters train their sweeps with (``ablation`` applied, then cleared)."""
+        return dataclasses.replace(self.replace(**self.ablation), ablation={})
+
+    def key(self) -> dict:
+        """What identifies a model trained with this recipe in the artifact cache (see
+        :func:`motionlab.runtime.artifact_key`)."""
+        return artifact_key(self)
 
 
 def lr_at(config: TrainConfig, step: int) -> float:
@@ -214,6 +276,38 @@ def param_groups(model: nn.Module, trainable, config: TrainConfig) -> list[dict]
     return out
 
 
+def make_optimizer(model: nn.Module, config: TrainConfig, trainable=None) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters, with weight decay where ``config`` puts it (:func:`param_groups`)."""
+    return torch.optim.AdamW(param_groups(model, trainable, config), lr=config.lr, betas=config.betas,
+                             weight_decay=config.weight_decay)
+
+
+def training_step(compute_losses: Callable[[Any], dict[str, torch.Tensor]], batch: Any,
+                  optimizer: torch.optim.Optimizer, config: TrainConfig, step: int) -> dict[str, torch.Tensor]:
+    """One update of the training loop: the scheduled learning rate, the losses of ``batch`` (bf16 autocast
+    on CUDA when ``config.amp``), backward, optional gradient clipping, the optimiser step.
+
+    ``compute_losses(batch)`` returns a dict of scalar tensors whose ``"loss"`` is minimised, e.g.
+    ``lambda b: tokenizer_loss(model, b)``.  :func:`train` calls exactly this once per step.
+    """
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for group in optimizer.param_groups:  # theta <- theta - lr_t * AdamW update
+        group["lr"] = lr_at(config, step) * group.get("lr_scale", 1.0)
+    use_amp = config.amp and params[0].device.type == "cuda"
+    with torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext():
+        losses = compute_losses(batch)
+    if not isinstance(losses, dict) or "loss" not in losses:
+        raise InputError(f"the loss function must return a dict with a 'loss' entry, got {type(losses).__name__}"
+                         + (f" with keys {sorted(losses)}" if isinstance(losses, dict) else ""))
+    optimizer.zero_grad(set_to_none=True)
+    losses["loss"].backward()
+    if config.grad_clip is not None:
+        # norm before clipping, logged so that a reader sees how often the clip was active
+        losses = {**losses, "grad_norm": torch.nn.utils.clip_grad_norm_(params, config.grad_clip)}
+    optimizer.step()
+    return losses
+
+
 # ---------------------------------------------------------------------------------------- train
 def train(
     model: nn.Module,
@@ -246,8 +340,7 @@ def train(
     t0 = time.perf_counter()
     info, device = setup_distributed(resolve_device(device))
     model.to(device)
-    optimizer = torch.optim.AdamW(param_groups(model, trainable, config), lr=config.lr, betas=config.betas,
-                                  weight_decay=config.weight_decay)
+    optimizer = make_optimizer(model, config, trainable)
     folder = Path(checkpoint_dir) / "checkpoint" if checkpoint_dir is not None else None
     start, history, evals, best, best_weights, window = 0, [], [], None, None, {}
     if folder is not None and info.world > 1:
@@ -281,26 +374,12 @@ def train(
               + (f", resuming at step {start}" if start else ""))
     reporter = Reporter(config.steps, start, enabled=progress_enabled(config.progress), active=info.main,
                         header=header)
-    use_amp = config.amp and device.type == "cuda"
-    params = [p for g in optimizer.param_groups for p in g["params"]]
 
     model.train()
     for step in range(start, config.steps):
-        lr = lr_at(config, step)
-        for group in optimizer.param_groups:
-            group["lr"] = lr * group["lr_scale"]
         batch = to_device(shard_batch(batch_fn(step), info.rank, info.world), device)
-        with torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext():
-            losses = runner(batch)
-        if not isinstance(losses, dict) or "loss" not in losses:
-            raise InputError(f"loss_fn must return a dict with a 'loss' entry, got {type(losses).__name__}"
-                             + (f" with keys {sorted(losses)}" if isinstance(losses, dict) else ""))
-        model.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        if config.grad_clip is not None:
-            # norm before clipping, logged so that a reader sees how often the clip was active
-            losses = {**losses, "grad_norm": torch.nn.utils.clip_grad_norm_(params, config.grad_clip)}
-        optimizer.step()
+        losses = training_step(runner, batch, optimizer, config, step)
+        lr = lr_at(config, step)
         for k, v in losses.items():  # running sums stay on the device: no sync per step
             v = torch.as_tensor(v, device=device).detach().float()
             if v.numel() != 1:

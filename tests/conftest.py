@@ -75,3 +75,16 @@ def tiny_dataset(tmp_path_factory, hml3d_sample) -> Path:
     splits = {"train": names[:8], "val": names[8:10], "test": names[10:]}
     write_dataset(root, motions, splits, skeleton="t2m")
     return root
+
+
+class MeanEmbedder:
+    """A stand-in evaluator for selection tests: a motion's embedding is its mean over frames of the first
+    16 features (enough to rank reconstructions or generations; no training)."""
+
+    def embed_motions(self, features):
+        return np.stack([np.asarray(f, dtype=np.float64)[:, :16].mean(0) for f in features])
+
+
+@pytest.fixture
+def mean_embedder() -> MeanEmbedder:
+    return MeanEmbedder()

@@ -21,12 +21,12 @@ from motionlab.evaluation.evaluator import (
     padded_width,
 )
 from motionlab.evaluation.official import load_official_evaluator, load_plain_pickle
-from motionlab.profiles import SMOKE
+from motionlab.profiles import SMOKE, get_profile
 from motionlab.text.vocab import WordVocabulary
 
-TINY = SMOKE.with_overrides(evaluator=dataclasses.replace(
-    SMOKE.evaluator, dim_word=16, dim_text_hidden=32, dim_movement=32, dim_motion_hidden=32, dim_coemb=16,
-    movement_steps=40, matching_steps=160, batch_size=8, eval_every=40, lr=2e-3))
+TINY = SMOKE.evaluator.replace(dim_word=16, dim_text_hidden=32, dim_movement=32, dim_motion_hidden=32, dim_coemb=16,
+                               steps=160, batch_size=8, eval_every=40, lr=2e-3)
+TINY = dataclasses.replace(TINY, movement=dataclasses.replace(TINY.movement, steps=40, batch_size=8, lr=2e-3))
 
 
 class _Cap:
@@ -127,7 +127,7 @@ def test_save_load_round_trip(tmp_path):
 def test_trains_on_tiny_dataset_separates_pairs_and_caches(tiny_dataset, isolated_cache, capsys):
     from motionlab.data.folders import MotionFolder
 
-    ev = get_evaluator(str(tiny_dataset), TINY, device="cpu", seed=0)
+    ev = get_evaluator(tiny_dataset, TINY, device="cpu")
     assert "training evaluator" in capsys.readouterr().out
     info = ev.info
     assert info["source"] == "trained" and len(info["evals"]) == 4
@@ -140,7 +140,7 @@ def test_trains_on_tiny_dataset_separates_pairs_and_caches(tiny_dataset, isolate
     words = [caps[0].tokens[-1] for caps in split.captions]
     mismatched = np.array([[words[i] != words[j] for j in range(len(words))] for i in range(len(words))])
     assert np.diag(d).mean() < 0.5 * d[mismatched].mean()  # matched pairs much closer than mismatched ones
-    again = get_evaluator(str(tiny_dataset), TINY, device="cpu", seed=0)
+    again = get_evaluator(tiny_dataset, TINY, device="cpu")
     assert "loaded cached evaluator" in capsys.readouterr().out
     np.testing.assert_allclose(again.embed_motions(split.features), motions, atol=1e-5)
 
@@ -203,8 +203,11 @@ def test_official_files_refuse_code_and_report_missing(tmp_path, isolated_cache)
     assert load_plain_pickle(_write(tmp_path / "ok.pkl", plain)) == plain
     with pytest.raises(CheckpointError, match="finest.tar"):
         load_official_evaluator("t2m", root=tmp_path / "empty")
+    real = tmp_path / "HumanML3D"
+    real.mkdir()
+    np.save(real / "Mean.npy", np.zeros(263, dtype=np.float32))
     with pytest.raises(CheckpointError, match="official_evaluator"):
-        get_evaluator("humanml3d", "paper", device="cpu")  # the paper profile on real data wants the official files
+        get_evaluator(real, get_profile("paper").evaluator, device="cpu")  # paper on real data: official files
 
 
 def _write(path, obj):
@@ -216,13 +219,13 @@ def _write(path, obj):
 def test_training_depends_on_the_seed_only(tiny_dataset):
     from motionlab.evaluation.train_evaluator import train_evaluator
 
-    short = TINY.with_overrides(evaluator=dataclasses.replace(TINY.evaluator, movement_steps=4, matching_steps=6,
-                                                              eval_every=3))
+    short = dataclasses.replace(TINY.replace(steps=6, eval_every=3),
+                                movement=dataclasses.replace(TINY.movement, steps=4))
     motion = [np.random.default_rng(0).normal(size=(40, 263)).astype(np.float32)]
     out = []
     for caller_seed in (1, 2):  # the caller's global RNG state must not matter
         torch.manual_seed(caller_seed)
-        out.append(train_evaluator(tiny_dataset, short, seed=0, progress=False).embed_motions(motion))
+        out.append(train_evaluator(tiny_dataset, short, progress=False).embed_motions(motion))
     np.testing.assert_array_equal(out[0], out[1])
-    other = train_evaluator(tiny_dataset, short, seed=1, progress=False).embed_motions(motion)
+    other = train_evaluator(tiny_dataset, short.replace(seed=1), progress=False).embed_motions(motion)
     assert not np.allclose(other, out[0])

@@ -52,7 +52,7 @@ def test_auto_profile_resolution_order(monkeypatch, explicit, env, cuda, expecte
 
 
 def test_unknown_profile_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown profile 'tiny'.*smoke, full, paper"):
+    with pytest.raises(ValueError, match="unknown profile .tiny..*smoke, laptop, full, paper"):
         setup(profile="tiny", quiet=True)
 
 
@@ -124,7 +124,7 @@ def test_record_full_goes_to_results(isolated_cache, monkeypatch):
     monkeypatch.setenv("MOTIONLAB_RESULTS", str(isolated_cache / "results"))
     env = setup(profile="full", device="cpu", quiet=True)
     path = env.record("demo", {"x": 1})
-    assert path == isolated_cache / "results" / "demo.full.json"
+    assert path == isolated_cache / "results" / "full" / "demo.full.json"
     assert json.loads(path.read_text())["provenance"]["date"]
 
 
@@ -239,10 +239,10 @@ def test_budget_ratio_check_accepts_the_reference_and_explains_mistakes():
 
     def matching_only(small, big):
         out = reference_budget_ratio(small, big)
-        out["evaluator"] = big.evaluator.matching_steps / small.evaluator.matching_steps
+        out["evaluator"] = big.evaluator.train.steps / small.evaluator.train.steps
         return out
 
-    with pytest.raises(LabCheckFailed, match="movement_steps and matching_steps"):
+    with pytest.raises(LabCheckFailed, match="movement.steps and evaluator.train.steps"):
         check_budget_ratio(matching_only)
     with pytest.raises(LabCheckFailed, match="keys"):
         check_budget_ratio(lambda s, b: {"gpt": 1.0})

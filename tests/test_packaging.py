@@ -148,6 +148,21 @@ def test_checked_cells_have_a_reference_output(path):
                          f"`.venv/bin/motionlab book freeze --chapters {path.stem}` (stores them in cell metadata)")
 
 
+CODE_WIDTH = 88  # the book's column fits this many characters of code without sideways scrolling
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_code_fits_the_page_and_hides_test_markers(path):
+    """Readers see every code cell: lines fit the column, and nbval's markers live in cell tags, not in
+    comments that the HTML would show."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        long = [line for line in cell.source.splitlines() if len(line) > CODE_WIDTH]
+        assert not long, f"{path.name}, code cell {i}: lines over {CODE_WIDTH} characters: {long}"
+        assert "NBVAL_" not in cell.source, (f"{path.name}, code cell {i}: use the cell tag "
+                                             f"'nbval-check-output' instead of a NBVAL comment")
+
+
 def test_toc_entries_exist_and_cover_every_chapter():
     entries = toc_entries(REPO)  # raises InputError naming a listed file that does not exist
     assert entries[0] == REPO / "book" / "intro.md"

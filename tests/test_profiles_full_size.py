@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from motionlab.evaluation.evaluator import EvaluatorConfig, TextMotionMatcher
-from motionlab.generators.t2m_gpt import T2MGPT, T2MGPTConfig
+from dataclasses import replace
+
+from motionlab.evaluation.evaluator import TextMotionMatcher
+from motionlab.generators.t2m_gpt import T2MGPT
 from motionlab.profiles import get_profile
-from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig
+from motionlab.tokenizers.vqvae import VQVAE
 from motionlab.training import TrainConfig, train
 
 pytestmark = [pytest.mark.slow]
@@ -26,8 +28,9 @@ def one_step(model, batch, loss_fn) -> dict:
 @pytest.mark.parametrize("profile", ["full", "paper"])
 def test_tokenizer_at_profile_size_trains_one_step(profile):
     torch.manual_seed(0)
-    model = VQVAE(VQVAEConfig.from_profile(profile, input_dim=263))
-    window = get_profile(profile).tokenizer.window
+    recipe = get_profile(profile).tokenizer
+    model = VQVAE(recipe.model)
+    window = recipe.window
     x = torch.randn(2, window, 263)  # (B, T, D)
     logged = one_step(model, x, lambda m, b: m(b)[1])
     assert torch.isfinite(torch.tensor(logged["loss"]))
@@ -38,7 +41,7 @@ def test_tokenizer_at_profile_size_trains_one_step(profile):
 @pytest.mark.parametrize("profile", ["full", "paper"])
 def test_gpt_at_profile_size_trains_one_step(profile):
     torch.manual_seed(0)
-    config = T2MGPTConfig.from_profile(profile)
+    config = get_profile(profile).gpt.model
     model = T2MGPT(config)
     idx = torch.randint(0, config.n_codes, (2, config.block_size - 1))  # (B, t) inputs after the text slot
     target = torch.randint(0, config.n_codes + 1, (2, config.block_size))  # (B, 1 + t): codes and End
@@ -47,13 +50,13 @@ def test_gpt_at_profile_size_trains_one_step(profile):
     logged = one_step(model, batch, lambda m, b: m(b["text"], b["idx"], b["target"])[1])
     assert torch.isfinite(torch.tensor(logged["loss"]))
     if profile == "paper":  # 2 x 9 blocks of width 1024: the official model's size (~0.23 B parameters)
-        assert config.n_base_layers + config.n_head_layers == 18 and config.n_embd == 1024
+        assert config.n_layer == 18 and config.n_embd == 1024
         assert 2.0e8 < sum(p.numel() for p in model.parameters()) < 2.6e8
 
 
 def test_evaluator_at_full_size_trains_one_step():
     torch.manual_seed(0)
-    model = TextMotionMatcher(EvaluatorConfig.from_profile("full", input_dim=263, vocab_size=300))
+    model = TextMotionMatcher(replace(get_profile("full").evaluator.model, input_dim=263, vocab_size=300))
     lengths = torch.tensor([196, 120])
     batch = {
         "word_ids": torch.randint(0, 300, (2, 12)), "pos_ids": torch.randint(0, 15, (2, 12)),
@@ -63,4 +66,4 @@ def test_evaluator_at_full_size_trains_one_step():
     logged = one_step(model, batch, lambda m, b: m(b)[1])
     assert torch.isfinite(torch.tensor(logged["loss"]))
     text, motion = model.eval()(batch)[0]
-    assert text.shape == motion.shape == (2, get_profile("full").evaluator.dim_coemb)
+    assert text.shape == motion.shape == (2, get_profile("full").evaluator.model.dim_coemb)

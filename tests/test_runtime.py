@@ -37,7 +37,7 @@ def test_rng_is_a_pure_function_of_seed_and_salt():
 def test_config_hash_is_stable_and_sensitive():
     assert runtime.config_hash(SMOKE.tokenizer) == runtime.config_hash(dataclasses.replace(SMOKE.tokenizer))
     assert runtime.config_hash(SMOKE.tokenizer) != runtime.config_hash(
-        dataclasses.replace(SMOKE.tokenizer, steps=SMOKE.tokenizer.steps + 1))
+        SMOKE.tokenizer.replace(steps=SMOKE.tokenizer.train.steps + 1))
     assert runtime.config_hash({"a": 1, "b": (1, 2)}) == runtime.config_hash({"b": [1, 2], "a": 1})
     with pytest.raises(ValueError, match="not JSON-like"):
         runtime.config_hash({"fn": print})
@@ -56,14 +56,14 @@ def test_load_or_train_trains_once_then_loads(isolated_cache):
         return json.loads((folder / "value.json").read_text())["v"]
 
     cfg = {"width": 8}
-    assert runtime.load_or_train("toy", "smoke", "synth", cfg, train_fn, load_fn, verbose=False) == 42
-    assert runtime.load_or_train("toy", "smoke", "synth", cfg, train_fn, load_fn, verbose=False) == 42
+    assert runtime.load_or_train("toy", "synth", cfg, train_fn, load_fn, verbose=False) == 42
+    assert runtime.load_or_train("toy", "synth", cfg, train_fn, load_fn, verbose=False) == 42
     assert calls == ["train", "load"]
-    folder = runtime.artifact_dir("toy", "smoke", "synth", cfg)
+    folder = runtime.artifact_dir("toy", "synth", cfg)
     record = runtime.artifact_record(folder)
-    assert record["config"] == cfg and record["profile"] == "smoke" and "machine" in record
+    assert record["config"] == cfg and record["data"] == "synth" and "machine" in record
     # another config is another artifact
-    runtime.load_or_train("toy", "smoke", "synth", {"width": 16}, train_fn, load_fn, verbose=False)
+    runtime.load_or_train("toy", "synth", {"width": 16}, train_fn, load_fn, verbose=False)
     assert calls[-1] == "train"
 
 
@@ -73,8 +73,8 @@ def test_interrupted_training_leaves_no_artifact_and_keeps_its_work_folder(isola
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        runtime.load_or_train("toy", "smoke", "synth", {}, failing, lambda f: None, verbose=False)
-    assert not runtime.artifact_dir("toy", "smoke", "synth", {}).exists()
+        runtime.load_or_train("toy", "synth", {}, failing, lambda f: None, verbose=False)
+    assert not runtime.artifact_dir("toy", "synth", {}).exists()
 
     seen = {}
 
@@ -82,7 +82,7 @@ def test_interrupted_training_leaves_no_artifact_and_keeps_its_work_folder(isola
         seen["checkpoint"] = (workdir / "checkpoint.txt").read_text()
         return "done"
 
-    assert runtime.load_or_train("toy", "smoke", "synth", {}, resuming, lambda f: "loaded", verbose=False) == "done"
+    assert runtime.load_or_train("toy", "synth", {}, resuming, lambda f: "loaded", verbose=False) == "done"
     assert seen["checkpoint"] == "step 5"
 
 
@@ -101,7 +101,7 @@ def test_profile_resolution_order(monkeypatch):
 
 def test_profiles_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        SMOKE.tokenizer.steps = 1  # type: ignore[misc]
+        SMOKE.tokenizer.train.steps = 1  # type: ignore[misc]
 
 
 def test_resolve_dataset_errors_name_the_problem(isolated_cache, tmp_path):

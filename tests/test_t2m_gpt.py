@@ -12,11 +12,10 @@ from motionlab.generators.t2m_gpt import (
 )
 from motionlab.generators.train_t2m_gpt import (
     GPTBatches, GPTTokenSet, collate_gpt, corrupt_tokens, draw_tau, drop_head_or_tail, gpt_loss, resolve_tau,
-    train_config_from_profile,
 )
+from motionlab.profiles import get_profile
 
-TINY = T2MGPTConfig(n_codes=24, text_dim=8, n_embd=32, n_head=4, n_base_layers=1, n_head_layers=1,
-                    block_size=16, dropout=0.1)
+TINY = T2MGPTConfig(n_codes=24, text_dim=8, n_embd=32, n_head=4, n_layer=2, block_size=16, dropout=0.1)
 
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -30,8 +29,8 @@ def model():
 
 def test_vocabulary_layout_and_paper_size():
     assert (TINY.end_id, TINY.pad_id, TINY.vocab_size, TINY.max_tokens) == (24, 25, 26, 15)
-    paper = T2MGPTConfig.from_profile("paper", text_dim=512)
-    assert (paper.n_embd, paper.n_head, paper.n_base_layers, paper.n_head_layers, paper.block_size) == (1024, 16, 9, 9, 51)
+    paper = get_profile("paper").gpt.replace(text_dim=512).model
+    assert (paper.n_embd, paper.n_head, paper.n_layer, paper.block_size, paper.embed_dropout) == (1024, 16, 18, 51, 0)
     with torch.device("meta"):  # no memory: only count
         m = T2MGPT(paper)
     assert len(m.blocks) == 18
@@ -124,6 +123,43 @@ def test_generation_shapes_lengths_and_padding(model):
         model.generate(text, sample="beam")
 
 
+def _constant_logits(model, end_logit):
+    """A copy of ``model`` whose every position gives logit 0 to each code and ``end_logit`` to End."""
+    import copy
+
+    m = copy.deepcopy(model)
+    with torch.no_grad():
+        m.ln_f.weight.zero_()
+        m.ln_f.bias.fill_(1.0)  # the final LayerNorm outputs all-ones at every position
+        m.lm_head.weight.zero_()
+        m.lm_head.weight[TINY.end_id] = end_logit / TINY.n_embd
+    return m
+
+
+@pytest.mark.parametrize("sample", ["argmax", "categorical"])
+def test_end_first_blocks_or_falls_back_to_code_1_as_official(model, sample):
+    text = torch.randn(4, 8)
+    eager = _constant_logits(model, 50.0)  # End is (almost surely) the model's first choice
+    gen = dict(sample=sample, generator=torch.Generator().manual_seed(0))
+    official = eager.generate(text, end_at_start="fallback", **gen)
+    assert official.lengths.tolist() == [1] * 4 and official.codes.tolist() == [[1]] * 4
+    blocked = eager.generate(text, **gen)  # default "block": the first token is a code, End comes next
+    assert blocked.lengths.tolist() == [1] * 4 and (blocked.codes < TINY.n_codes).all()
+    if sample == "argmax":
+        assert blocked.codes.tolist() == [[0]] * 4  # all codes tie: the first one
+    forced = eager.generate(text, lengths=torch.tensor([3, 3, 3, 3]), end_at_start="fallback", **gen)
+    assert forced.lengths.tolist() == [3] * 4  # forced lengths win over the fallback
+    with pytest.raises(InputError, match="end_at_start"):
+        eager.generate(text, end_at_start="stop")
+
+
+def test_free_generation_allows_block_size_minus_one_tokens(model):
+    never_end = _constant_logits(model, -50.0)
+    out = never_end.generate(torch.randn(2, 8), end_at_start="fallback",
+                             generator=torch.Generator().manual_seed(0))
+    assert out.lengths.tolist() == [TINY.block_size - 1] * 2  # 1 text slot + 15 tokens (official: 1 + 50)
+
+
 def test_top_k_and_inverse_cdf_sampling():
     logits = torch.tensor([[0.0, 3.0, 1.0, 2.0]])
     assert torch.equal(torch.isfinite(filter_top_k(logits, 2)), torch.tensor([[False, True, False, True]]))
@@ -177,7 +213,6 @@ def test_corruption_replaces_the_expected_fraction():
 
 def test_tau_settings():
     assert resolve_tau(0.5) == 0.5 and resolve_tau("uniform") is None and resolve_tau(None) is None
-    assert resolve_tau("profile", "paper") == 0.5
     with pytest.raises(InputError, match=r"in \[0, 1\]"):
         resolve_tau(1.5)
     with pytest.raises(InputError, match="expected a number"):
@@ -218,11 +253,12 @@ def test_batches_mixed_lengths_and_determinism():
 
 
 def test_train_config_follows_the_paper():
-    cfg = train_config_from_profile("paper")
+    recipe = get_profile("paper").gpt
+    cfg = recipe.train
     assert (cfg.lr, cfg.betas, cfg.weight_decay, cfg.batch_size, cfg.steps) == (1e-4, (0.5, 0.9), 1e-6, 128, 300000)
     assert cfg.milestones == (150000,) and cfg.gamma == 0.05 and cfg.warmup_steps == 0
-    assert cfg.weight_decay_on == "all"
-    short = train_config_from_profile("paper", steps=3000)
+    assert cfg.weight_decay_on == "all" and cfg.amp is False and recipe.tau == 0.5  # the official code is fp32
+    short = recipe.replace(steps=3000).train
     assert short.milestones == (1500,)
 
 

@@ -3,7 +3,6 @@ and ``motionlab generate``."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,10 +20,10 @@ def tiny_profile(monkeypatch):
     """The smoke profile shrunk to seconds, installed under the name "smoke" (the CLI looks profiles up)."""
     p = profiles.get_profile("smoke")
     tiny = p.with_overrides(
-        tokenizer=replace(p.tokenizer, steps=12, milestones=(10,), warmup_steps=2, batch_size=8, width=32,
-                          code_dim=32, n_codes=32),
-        gpt=replace(p.gpt, steps=16, milestones=(12,), n_embd=32, n_head=2, n_base_layers=1, n_head_layers=1,
-                    batch_size=8, ablation_steps=6))
+        tokenizer=p.tokenizer.replace(steps=12, milestones=(10,), warmup_steps=2, batch_size=8, width=32,
+                                      code_dim=32, n_codes=32),
+        gpt=p.gpt.replace(steps=16, milestones=(12,), n_embd=32, n_head=2, n_layer=2, batch_size=8,
+                          ablation={"steps": 6}))
     monkeypatch.setitem(profiles.PROFILES, "smoke", tiny)
     return tiny
 
@@ -37,14 +36,14 @@ def test_pipeline_and_cli_end_to_end(isolated_cache, tiny_dataset, tiny_profile,
     )
 
     data = str(tiny_dataset)
-    assert not t2m_gpt_is_cached(data, "smoke")
+    assert not t2m_gpt_is_cached(data, tiny_profile.gpt, tiny_profile.tokenizer)
     out = tmp_path / "wave.html"
     # 1. the CLI trains the missing model, says so, and writes the page and the arrays
     assert cli_main(["generate", "a person waves", "--out", str(out), "--profile", "smoke", "--data", data,
                      "--device", "cpu", "--seed", "3"]) == 0
     said = capsys.readouterr().out
     assert "training it now" in said and "wrote" in said
-    assert t2m_gpt_is_cached(data, "smoke")
+    assert t2m_gpt_is_cached(data, tiny_profile.gpt, tiny_profile.tokenizer)
     feats = np.load(tmp_path / "wave.features.npy")
     joints = np.load(tmp_path / "wave.joints.npy")
     assert feats.ndim == 2 and feats.shape[1] == 263 and feats.shape[0] % 4 == 0
@@ -52,7 +51,7 @@ def test_pipeline_and_cli_end_to_end(isolated_cache, tiny_dataset, tiny_profile,
     assert out.stat().st_size > 100_000 and "plotly" in out.read_text()[:5000].lower()
 
     # 2. the library call loads the same model: same seed, same motion
-    pipe = get_t2m_gpt(data, "smoke", "cpu", seed=0)
+    pipe = get_t2m_gpt(data, tiny_profile.gpt, tiny_profile.tokenizer, "cpu")
     assert "loaded cached t2m_gpt" in capsys.readouterr().out
     assert isinstance(pipe, T2MGPTPipeline) and pipe.info["n_train"] == 8 and pipe.info["tau"] == "0.5"
     pipe.reseed(3)
@@ -143,33 +142,50 @@ def test_evaluate_runs_makes_one_protocol_call_and_summarizes(monkeypatch):
 
 
 def test_cache_keys_separate_every_setting(tiny_dataset, tiny_profile, isolated_cache):
-    from motionlab.generators.train_t2m_gpt import t2m_gpt_spec
-
-    data = str(tiny_dataset)
-    base = t2m_gpt_spec(data, "smoke")
-    assert base["tau"] == 0.5 and base["train"].steps == 16 and base["model"].n_codes == 32
-    assert base["model"].text_dim == 384 and base["key"]["encoder"] == "all-MiniLM-L6-v2"
-    variants = [t2m_gpt_spec(data, "smoke", seed=1), t2m_gpt_spec(data, "smoke", tau="uniform"),
-                t2m_gpt_spec(data, "smoke", tau=0.0), t2m_gpt_spec(data, "smoke", train_fraction=0.5),
-                t2m_gpt_spec(data, "smoke", ablation=True)]
+    from motionlab.data.paths import dataset_label
+    from motionlab.generators.train_t2m_gpt import _bind, _key
     from motionlab.runtime import config_hash
 
-    hashes = {config_hash(v["key"]) for v in variants} | {config_hash(base["key"])}
-    assert len(hashes) == 6  # each setting trains (and is cached) on its own
-    assert variants[-1]["train"].steps == 6  # ablation_steps
-    assert config_hash(t2m_gpt_spec(data, "smoke", progress=True)["key"]) == config_hash(base["key"])
+    tokenizer = tiny_profile.tokenizer.for_data(tiny_dataset)
+    base = _bind(tiny_profile.gpt, tokenizer)
+    assert base.tau == 0.5 and base.train.steps == 16 and base.model.n_codes == 32 and base.model.text_dim == 384
+    variants = [tiny_profile.gpt.replace(seed=1), tiny_profile.gpt.replace(tau="uniform"),
+                tiny_profile.gpt.replace(tau=0.0), tiny_profile.gpt.replace(train_fraction=0.5),
+                tiny_profile.gpt.for_ablation(), tiny_profile.gpt.replace(encoder="minilm-other")]
+    hashes = {config_hash(_key(v.replace(n_codes=32, text_dim=384), tokenizer)) for v in variants}
+    assert len(hashes | {config_hash(_key(base, tokenizer))}) == 7  # each setting trains (and is cached) alone
+    assert variants[1].tau is None and variants[4].train.steps == 6  # "uniform" -> None; ablation steps
+    assert config_hash(_key(base.replace(progress=True), tokenizer)) == config_hash(_key(base, tokenizer))
+    # another tokenizer means another GPT
+    assert _key(base, tokenizer.replace(seed=1)) != _key(base, tokenizer)
+    assert dataset_label(tiny_dataset).startswith(tiny_dataset.name)
     with pytest.raises(InputError, match="train_fraction=1.5"):
-        t2m_gpt_spec(data, "smoke", train_fraction=1.5)
+        tiny_profile.gpt.replace(train_fraction=1.5)
 
 
 def test_long_sequences_are_cropped_to_the_block():
     from motionlab.generators.t2m_gpt import T2MGPTConfig
     from motionlab.generators.train_t2m_gpt import GPTTokenSet
 
-    cfg = T2MGPTConfig(n_codes=100, text_dim=4, n_embd=8, n_head=2, n_base_layers=1, n_head_layers=1, block_size=11)
+    cfg = T2MGPTConfig(n_codes=100, text_dim=4, n_embd=8, n_head=2, n_layer=2, block_size=11)
     ds = GPTTokenSet([np.arange(30)], [np.ones((2, 4))], cfg, drop_prob=0.0)
     item = ds.sample(0, np.random.default_rng(0))
     codes = item["target"][: item["length"]]
     assert item["length"] == 10 and item["target"][10] == cfg.end_id
     assert np.array_equal(codes, np.arange(codes[0], codes[0] + 10))  # a contiguous window of the motion
     assert ds[0]["target"].tolist() == list(range(10)) + [cfg.end_id]
+
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*shorter than the 64-frame tokenizer window")
+def test_gpt_selected_by_validation_fid(isolated_cache, tiny_dataset, tiny_profile, mean_embedder):
+    from motionlab.generators.train_t2m_gpt import get_t2m_gpt
+
+    recipe = tiny_profile.gpt.replace(best_metric="val_fid", best_mode="min", eval_every=8)
+    with pytest.raises(InputError, match="validation FID"):
+        get_t2m_gpt(tiny_dataset, recipe, tiny_profile.tokenizer, "cpu", verbose=False)
+    pipe = get_t2m_gpt(tiny_dataset, recipe, tiny_profile.tokenizer, "cpu", evaluator=mean_embedder,
+                       verbose=False)
+    fids = [e["val_fid"] for e in pipe.info["evals"]]
+    assert len(fids) == 2 and all(np.isfinite(fids)) and all("val_loss" in e for e in pipe.info["evals"])

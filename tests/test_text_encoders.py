@@ -78,6 +78,14 @@ def test_overlong_prompt_warns_or_raises(minilm):
         minilm.encode(["walk " * 200])  # 202 pieces: fits, no warning
 
 
+def test_prompt_minilm_reads_as_only_unknown_pieces_is_refused(minilm):
+    assert minilm.count_known_pieces(["a person walks", "🙂🙂", "\u200b"]) == [3, 0, 0]
+    for prompt in ("🙂🙂", "🎉 🙂", "\u200b"):  # [UNK] pieces only, or no piece at all
+        with pytest.raises(InputError, match="has no word the all-MiniLM-L6-v2 encoder knows"):
+            enc.check_prompts([prompt], encoder=minilm)
+    assert enc.check_prompts(["🙂 a person waves"], encoder=minilm) == ["🙂 a person waves"]
+
+
 def test_embed_captions_cache_round_trip_and_offline(isolated_cache, fresh_encoders, monkeypatch, minilm):
     monkeypatch.setitem(enc._INSTANCES, ("minilm", "cpu"), minilm)  # reuse the loaded model
     texts = ["a person jumps", "a person waves", "a person jumps"]

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from motionlab.errors import CheckpointError, InputError
+from motionlab.profiles import get_profile
 from motionlab.tokenizers.quantizers import (
     MODES,
     VectorQuantizer,
@@ -68,9 +69,10 @@ def test_quantize_picks_nearest_code_and_lookup_inverts():
     z = torch.randn(2, 9, 5)
     ids = vq.quantize(z)
     assert ids.shape == (2, 9) and ids.dtype == torch.int64
-    want = _pairwise(z.reshape(-1, 5), vq.codebook).argmin(dim=1).view(2, 9)
-    assert torch.equal(ids, want)
-    assert torch.allclose(vq.lookup(ids), vq.codebook[want])
+    # the chosen code is the nearest by exact distances (up to round-off: the quantizer expands the square)
+    d = _pairwise(z.reshape(-1, 5), vq.codebook)  # (18, 16)
+    assert (d.gather(1, ids.view(-1, 1)).squeeze(1) <= d.min(dim=1).values + 1e-5).all()
+    assert torch.allclose(vq.lookup(ids), vq.codebook[ids])
     out = vq(z)
     assert torch.equal(out.ids, ids)
     assert torch.allclose(out.quantized, vq.codebook[ids], atol=1e-6)
@@ -94,14 +96,16 @@ def test_losses_and_gradients_by_mode(mode):
     vq = VectorQuantizer(6, 4, mode=mode).train()
     z = torch.randn(2, 5, 4, requires_grad=True)
     out = vq(z)
-    assert set(out.losses) == ({"commit"} if "ema" in mode else {"commit", "codebook"})
+    learned = mode in ("plain", "plain_reset")
+    assert set(out.losses) == ({"commit", "codebook"} if learned else {"commit"})
     assert set(out.stats) == {"perplexity", "usage", "dead_codes"}
     ((out.quantized ** 2).sum() + sum(out.losses.values())).backward()
     assert z.grad is not None and z.grad.abs().sum() > 0
-    if "ema" in mode:
-        assert not isinstance(vq.codebook, torch.nn.Parameter)  # moved by EMA only
-    else:
+    if learned:
         assert vq.codebook.grad is not None and vq.codebook.grad.abs().sum() > 0  # the codebook loss
+    else:
+        assert not isinstance(vq.codebook, torch.nn.Parameter)  # moved by EMA / resets only
+        assert vq.codebook.grad is None
 
 
 def test_ema_converges_to_the_batch_mean():
@@ -147,13 +151,51 @@ def _quantizer_with_a_dead_code(mode):
     return vq, batch
 
 
-@pytest.mark.parametrize("mode", ["reset", "ema_reset"])
+@pytest.mark.parametrize("mode", ["reset", "ema_reset", "plain_reset"])
 def test_dead_code_is_reset_to_a_batch_vector(mode):
     vq, batch = _quantizer_with_a_dead_code(mode)
     out = vq(batch)
     assert out.stats["dead_codes"] >= 1  # its count fell below the threshold ...
     flat = batch.reshape(-1, 2)
     assert _pairwise(vq.codebook[3:4].detach(), flat).min() < 0.05  # ... and it was moved onto the data
+
+
+def test_official_reset_replaces_exactly_the_codes_unused_in_this_batch():
+    """T2M-GPT's QuantizeReset: raw counts of the current batch (no moving average), no codebook gradient."""
+    _seeded()
+    vq = VectorQuantizer(6, 2, mode="reset", reset_rows="first").train()
+    with torch.no_grad():
+        vq.codebook.copy_(torch.tensor([[0.0, 0], [10, 0], [0, 10], [10, 10], [-10, 0], [0, -10]]))
+        vq.cluster_size.fill_(50.0)  # a long history of use: a moving average would keep every code alive
+    vq.initialized.fill_(True)
+    z = torch.tensor([[[0.1, 0], [9.9, 0.2], [0.2, 9.8], [0.3, 0.1], [9.8, 0.1], [0.1, 10.2], [0, 0.1]]],
+                     requires_grad=True)  # (1, 7, 2): uses codes 0, 1, 2 only
+    before = vq.codebook.clone()
+    out = vq(z)
+    assert out.ids.tolist() == [[0, 1, 2, 0, 1, 2, 0]]
+    unused = torch.tensor([False, False, False, True, True, True])
+    assert torch.equal(vq.cluster_size, torch.tensor([3.0, 2, 2, 0, 0, 0]))  # raw counts of this batch
+    assert int(out.stats["dead_codes"]) == 3
+    assert torch.equal(vq.codebook[~unused], before[~unused])  # used codes do not move at all
+    assert torch.equal(vq.codebook[unused], z.detach()[0, 3:6])  # dead code k gets batch row k
+    sum(out.losses.values()).backward()
+    assert set(out.losses) == {"commit"} and vq.codebook.grad is None
+    assert not any(p is vq.codebook for p in vq.parameters())  # nothing for the optimiser to move
+
+
+@pytest.mark.parametrize("rows", ["first", "random"])
+def test_reset_rows_first_takes_the_leading_batch_rows(rows):
+    _seeded()
+    z = torch.randn(2, 10, 3)  # 20 rows for 5 codes
+    vq = VectorQuantizer(5, 3, mode="reset", reset_rows=rows).train()
+    vq(z)  # initialises from z, then refills the codes z left unused, again from z
+    if rows == "first":  # official: code k is row k of the flattened batch
+        assert torch.equal(vq.codebook, z.reshape(-1, 3)[:5])
+    else:
+        assert not torch.equal(vq.codebook, z.reshape(-1, 3)[:5])
+        assert _pairwise(vq.codebook, z.reshape(-1, 3)).min(dim=1).values.max() < 1e-6  # still batch rows
+    with pytest.raises(InputError, match="reset_rows"):
+        VectorQuantizer(5, 3, reset_rows="last")
 
 
 @pytest.mark.parametrize("mode", ["plain", "ema"])
@@ -244,7 +286,7 @@ def _ddp_worker(rank: int, world: int, port: int, mode: str, queue) -> None:
     dist.destroy_process_group()
 
 
-@pytest.mark.parametrize("mode", ["ema_reset"])
+@pytest.mark.parametrize("mode", ["ema_reset", "reset"])
 def test_codebooks_stay_identical_across_ddp_ranks(mode):
     import torch.multiprocessing as mp
 
@@ -307,8 +349,42 @@ def test_vqvae_rejects_bad_input():
         model.encode(torch.randn(1, 32, 251))
     with pytest.raises(InputError, match="quantizer"):
         VQVAEConfig(quantizer="gumbel")
-    with pytest.raises(InputError, match="no field"):
-        VQVAEConfig.from_profile("smoke", 263, widht=3)
+    with pytest.raises(InputError, match="'widht' is not a field"):
+        get_profile("smoke").tokenizer.replace(widht=3)
+
+
+@pytest.mark.parametrize("outer", ["relu", "same"])
+def test_outer_activations_are_relu_whatever_activation_says(outer):
+    """The official encoder/decoder hard-code ReLU at the outer convolutions; only the res-blocks follow --vq-act."""
+    model = VQVAE(VQVAEConfig(**SMALL, activation="gelu", outer_activation=outer))
+    outer_acts = [model.encoder[1], model.decoder[1], model.decoder[-2]]
+    want = torch.nn.ReLU if outer == "relu" else torch.nn.GELU
+    assert all(type(a) is want for a in outer_acts)
+    inner = [m for stack in model.encoder.modules() if isinstance(stack, Resnet1D) for m in stack.modules()]
+    assert any(isinstance(m, torch.nn.GELU) for m in inner) and not any(isinstance(m, torch.nn.ReLU) for m in inner)
+    with pytest.raises(InputError, match="outer_activation"):
+        VQVAEConfig(outer_activation="tanh")
+
+
+def test_official_plain_vq_weights_codebook_and_commitment_by_0_02():
+    """T2M-GPT's "orig" quantizer: (||sg[z] - e||^2 + ||z - sg[e]||^2) times --commit 0.02."""
+    _seeded()
+    config = VQVAEConfig(**SMALL, quantizer="plain", codebook_weight=0.02, commit_weight=0.02)
+    model = VQVAE(config).train()
+    _, losses, _ = model(torch.randn(2, 16, 263))
+    want = losses["recon"] + 0.5 * losses["vel"] + 0.02 * (losses["codebook"] + losses["commit"])
+    assert torch.isclose(losses["loss"], want, rtol=1e-6)
+    default = VQVAE(VQVAEConfig(**SMALL, quantizer="plain")).train()
+    _, losses, _ = default(torch.randn(2, 16, 263))
+    assert torch.isclose(losses["loss"], losses["recon"] + 0.5 * losses["vel"] + 0.02 * losses["commit"]
+                         + 1.0 * losses["codebook"], rtol=1e-6)  # the textbook weighting stays the default
+
+
+def test_reset_rows_reaches_the_quantizer():
+    assert VQVAE(VQVAEConfig(**SMALL, reset_rows="first")).quantizer.reset_rows == "first"
+    assert VQVAE(VQVAEConfig(**SMALL)).quantizer.reset_rows == "random"
+    with pytest.raises(InputError, match="reset_rows"):
+        VQVAEConfig(reset_rows="all")
 
 
 def test_dropout_option_for_momask():
@@ -327,9 +403,9 @@ def test_crop_to_unit():
         crop_to_unit(x[:3])
 
 
-@pytest.mark.parametrize("profile", ["smoke", "full", "paper"])
+@pytest.mark.parametrize("profile", ["smoke", "laptop", "full", "paper"])
 def test_profile_models_instantiate_and_report_parameters(profile):
-    config = VQVAEConfig.from_profile(profile, 263)
+    config = get_profile(profile).tokenizer.model
     with torch.device("meta"):  # no memory, no training: just the architecture
         model = VQVAE(config)
     n = model.num_parameters()

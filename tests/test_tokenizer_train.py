@@ -1,4 +1,4 @@
-"""Training glue of the tokenizer: configs from profiles, window batches, the cache, tokenised splits."""
+"""Training glue of the tokenizer: recipes in profiles, window batches, the cache, tokenised splits."""
 
 from __future__ import annotations
 
@@ -21,14 +21,16 @@ from motionlab.tokenizers.train import (
     get_tokenizer,
     get_tokenizer_run,
     load_window_bank,
-    tokenizer_configs,
 )
+from motionlab.profiles import get_profile
 
-TINY = dict(steps=8, batch_size=4, width=16, code_dim=8, n_codes=16, log_every=4, eval_every=4)
+TINY = get_profile("smoke").tokenizer.replace(steps=8, batch_size=4, width=16, code_dim=8, n_codes=16, log_every=4,
+                                               eval_every=4, window=32)
 
 
 def test_paper_profile_is_the_official_setting():
-    model, train, window = tokenizer_configs("paper", 263)
+    recipe = get_profile("paper").tokenizer
+    model, train, window = recipe.model, recipe.train, recipe.window
     assert (model.width, model.code_dim, model.n_codes, model.depth, model.down_t) == (512, 512, 512, 3, 2)
     assert (model.quantizer, model.decay, model.reset_threshold) == ("ema_reset", 0.99, 1.0)
     assert (model.recon_loss, model.vel_weight, model.vel_on, model.commit_weight) == ("l1_smooth", 0.5, "ric", 0.02)
@@ -36,16 +38,22 @@ def test_paper_profile_is_the_official_setting():
     assert (train.warmup_steps, train.steps, train.milestones, train.gamma) == (1000, 300_000, (200_000,), 0.05)
 
 
-def test_ablation_configs_and_overrides():
-    main, train, _ = tokenizer_configs("smoke", 263)
-    small, small_train, _ = tokenizer_configs("smoke", 263, ablation=True, recon_loss="l2", n_codes=64)
-    assert small.width == small.code_dim < main.width
-    assert small_train.steps < train.steps and small_train.milestones[0] < small_train.steps
-    assert (small.recon_loss, small.n_codes) == ("l2", 64)
-    _, t, w = tokenizer_configs("smoke", 263, lr=1e-2, window=32)
-    assert (t.lr, w) == (1e-2, 32)
-    with pytest.raises(InputError, match="unknown tokenizer override"):
-        tokenizer_configs("smoke", 263, n_code=3)
+def test_ablation_recipe_and_overrides():
+    main = get_profile("smoke").tokenizer
+    small = main.for_ablation().replace(recon_loss="l2", n_codes=64)
+    assert small.model.width == small.model.code_dim < main.model.width
+    assert small.train.steps < main.train.steps and small.train.milestones[0] < small.train.steps
+    # the lr decays at the same fraction of the shorter run
+    assert small.train.milestones[0] / small.train.steps == pytest.approx(
+        main.train.milestones[0] / main.train.steps, abs=0.01)
+    assert (small.model.recon_loss, small.model.n_codes, small.ablation) == ("l2", 64, {})
+    other = main.replace(lr=1e-2, window=32)
+    assert (other.train.lr, other.window, other.model) == (1e-2, 32, main.model)
+    with pytest.raises(InputError, match="'n_code' is not a field"):
+        main.replace(n_code=3)
+    # the cache key ignores what only changes reporting, and nothing else
+    assert main.replace(progress=True, log_every=1, cpu_threads=2).key() == main.key()
+    assert main.replace(seed=1).key() != main.key() and small.key() != main.key()
 
 
 def test_window_batches_are_a_function_of_the_step(tiny_dataset):
@@ -67,17 +75,18 @@ def test_window_batches_are_a_function_of_the_step(tiny_dataset):
 
 
 def test_get_tokenizer_trains_once_then_loads(tiny_dataset, isolated_cache):
-    run = get_tokenizer_run(str(tiny_dataset), "smoke", "cpu", 0, **TINY, window=32)
+    run = get_tokenizer_run(tiny_dataset, TINY, "cpu")
     assert run.history and run.evals and {"val_l1", "val_usage", "val_perplexity"} <= set(run.evals[-1])
     assert {"loss", "recon", "vel", "commit", "perplexity", "usage", "dead_codes"} <= set(run.history[-1])
     assert run.folder is not None and (run.folder / "model.safetensors").is_file()
-    again = get_tokenizer_run(str(tiny_dataset), "smoke", "cpu", 0, **TINY, window=32)
+    again = get_tokenizer_run(tiny_dataset, TINY, "cpu")
     assert again.folder == run.folder and again.history == run.history
     for (k, v), (k2, v2) in zip(run.model.state_dict().items(), again.model.state_dict().items()):
         assert k == k2 and torch.equal(v.cpu(), v2.cpu())
-    other = get_tokenizer(str(tiny_dataset), "smoke", "cpu", 0, **{**TINY, "quantizer": "plain"}, window=32)
+    assert again.recipe == run.recipe.for_data(tiny_dataset)
+    other = get_tokenizer(tiny_dataset, TINY.replace(quantizer="plain"), "cpu")
     assert other.config.quantizer == "plain"  # a variant is its own cache entry
-    assert len(list((isolated_cache / "cache" / "tokenizer").glob("smoke-*"))) == 2
+    assert len(list((isolated_cache / "cache" / "tokenizer").glob(f"{tiny_dataset.name}-*"))) == 2
     # the stored normalisation is the evaluator-style one (root and contact std / 5)
     from motionlab.data.folders import Normalizer
 
@@ -85,7 +94,7 @@ def test_get_tokenizer_trains_once_then_loads(tiny_dataset, isolated_cache):
     assert np.allclose(run.model.feature_std.cpu().numpy(), norm.std)
 
     # tokenise a split: ids per motion, crops to a multiple of 4 at offsets in [0, T mod 4]
-    split = tokenize_split(str(tiny_dataset), "smoke", "cpu", "train", 0, **TINY, window=32)
+    split = tokenize_split(run, tiny_dataset, "train", seed=0)
     from motionlab.data.folders import MotionFolder
 
     motions = MotionFolder(tiny_dataset).load_split("train")
@@ -93,7 +102,7 @@ def test_get_tokenizer_trains_once_then_loads(tiny_dataset, isolated_cache):
     for ids, feats, off in zip(split.tokens, motions.features, split.offsets):
         assert len(ids) == len(feats) // 4 and 0 <= off <= len(feats) % 4
         assert ids.dtype == np.int64 and ids.min() >= 0 and ids.max() < 16
-    cached = tokenize_split(str(tiny_dataset), "smoke", "cpu", "train", 0, **TINY, window=32)
+    cached = tokenize_split(again, tiny_dataset, "train", seed=0)
     assert all(np.array_equal(a, b) for a, b in zip(cached.tokens, split.tokens))
     assert cached.captions[0][0].text == motions.captions[0][0].text
     # the same ids as tokenising directly, and decode gives features of 4 frames per token
@@ -132,3 +141,46 @@ def test_cpu_threads_is_temporary():
     assert torch.get_num_threads() == before
     with cpu_threads(1, torch.device("meta")):  # not the CPU: left alone
         assert torch.get_num_threads() == before
+
+
+def test_subclips_slice_the_whole_motions_tokens(tiny_dataset, isolated_cache, tmp_path):
+    """Official rule: a sub-clip caption gets tokens [start // 4, end // 4) of its whole motion's tokens."""
+    import shutil
+
+    from motionlab.data.folders import MotionFolder
+
+    data = tmp_path / "with_subclip"
+    shutil.copytree(tiny_dataset, data)
+    texts = data / "texts" / "000000.txt"
+    texts.write_text(texts.read_text() + "a person waves#a/DET person/NOUN wave/VERB#0.5#2.8\n")
+    run = get_tokenizer_run(data, TINY, "cpu")
+    cropped = tokenize_split(run, data, "train", subclips="crop")
+    sliced = tokenize_split(run, data, "train", subclips="slice")
+    assert sliced.names == cropped.names  # every sub-clip keeps at least one token here
+    whole = tokenize_motions(run.model, [MotionFolder(data).load_features("000000")])[0]
+    entries = [i for i, source in enumerate(sliced.sources) if source == "000000"]
+    starts = {sliced.spans[i][0]: i for i in entries}
+    assert set(starts) == {0, 10}  # the whole motion and the sub-clip from 0.5 s (frame 10 at 20 fps)
+    sub = starts[10]
+    start, end = sliced.spans[sub]
+    assert np.array_equal(sliced.tokens[sub], whole[start // 4:end // 4])
+    assert np.array_equal(sliced.tokens[starts[0]], whole)
+    assert sliced.offsets[sub] == (start // 4) * 4 - start
+    with pytest.raises(InputError, match="subclips='whole'"):
+        tokenize_split(run, data, "train", subclips="whole")
+
+
+
+def test_val_fid_selection_keeps_the_best_weights(tiny_dataset, isolated_cache, mean_embedder):
+    from motionlab.tokenizers.train import reconstruct, val_motions, validation_fid
+
+    recipe = TINY.replace(best_metric="val_fid", best_mode="min", eval_every=2, steps=6)
+    with pytest.raises(InputError, match="validation FID"):
+        get_tokenizer_run(tiny_dataset, recipe, "cpu")
+    run = get_tokenizer_run(tiny_dataset, recipe, "cpu", evaluator=mean_embedder)
+    fids = [e["val_fid"] for e in run.evals]
+    assert len(fids) == 3 and all(np.isfinite(fids))
+    motions = val_motions(tiny_dataset)
+    kept = validation_fid(mean_embedder, motions, lambda f: reconstruct(run.model, f))
+    assert kept == pytest.approx(min(fids), rel=1e-4, abs=1e-6)  # the model ends with its best evaluation
+    assert recipe.key() != TINY.replace(eval_every=2, steps=6).key()  # selection changes what is cached

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -18,7 +20,8 @@ import numpy as np
 
 from motionlab.data.features import joints_to_features
 from motionlab.data.folders import (
-    SPLITS, Caption, DatasetWarning, Motion, MotionFolder, parse_caption_line, write_dataset,
+    SPLITS, Caption, DatasetWarning, Motion, MotionFolder, holds_dataset, parse_caption_line, read_text,
+    write_dataset,
 )
 from motionlab.data.mirror import mirror_caption, mirror_joints, mirror_tokens
 from motionlab.data.skeleton import Skeleton, get_skeleton
@@ -42,9 +45,12 @@ def describe_folder(root: str | Path, skeleton: str = "auto", splits: tuple[str,
     stats: dict[str, dict] = {}
     if not any(p.kind in ("missing_folder", "wrong_width") for p in report.problems):
         for split in present:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DatasetWarning)  # reported below, reason by reason
-                data = folder.load_split(split, strict=False, warn=False)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DatasetWarning)  # reported below, reason by reason
+                    data = folder.load_split(split, strict=False, warn=False)
+            except DatasetError:  # an unreadable split file: the report already names it
+                continue
             lengths = data.lengths
             words = Counter(w for caps in data.captions for c in caps for w in c.words)
             bins = np.arange(0, 220, 20)
@@ -115,7 +121,7 @@ def resample(joints: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
 def read_caption_source(path: Path) -> list[Caption]:
     """Captions of a user text file: full HumanML3D lines are parsed, plain sentences are tagged."""
     captions = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+    for i, line in enumerate(read_text(path, "caption file").splitlines()):
         if not line.strip():
             continue
         if "#" in line:
@@ -139,7 +145,7 @@ def _split_names(names: list[str], seed: int) -> dict[str, list[str]]:
 
 def convert_joints_folder(joints_dir: str | Path, out: str | Path, texts_dir: str | Path | None = None,
                           skeleton: str | Skeleton = "t2m", fps: float | None = None, seed: int = 0,
-                          mirror: bool = False) -> dict:
+                          mirror: bool = False, force: bool = False) -> dict:
     """Turn ``NAME.npy`` joint arrays + ``NAME.txt`` captions into a HumanML3D-layout dataset at ``out``.
 
     Arrays are ``(T, J', 3)`` positions (metres for HumanML3D, y up) with ``J' >= J``: the first J joints
@@ -149,9 +155,13 @@ def convert_joints_folder(joints_dir: str | Path, out: str | Path, texts_dir: st
     :func:`~motionlab.data.tagging.tag_caption`.  Motions without captions, with NaN/inf values or too
     short are skipped, counted and reported (warning).  Splits are drawn with ``seed`` in HumanML3D's
     80/5/15 proportions; ``mirror=True`` adds ``M<NAME>`` mirrored copies next to their originals.
-    Returns ``{"root", "motions", "splits", "skipped"}``.
+    ``out`` must be new or empty; a folder that already holds a dataset is replaced only with ``force=True``
+    (the old one stays intact until the new one is complete).  Returns ``{"root", "motions", "splits",
+    "skipped"}``.
     """
     sk = get_skeleton(skeleton)
+    out = Path(out).expanduser()
+    _check_output_folder(out, force)  # before any work
     src = Path(joints_dir).expanduser()
     if not src.is_dir():
         raise DatasetError(f"{src}: joints folder does not exist")
@@ -204,15 +214,47 @@ def convert_joints_folder(joints_dir: str | Path, out: str | Path, texts_dir: st
     splits = _split_names(converted, seed)
     if mirror:  # a motion and its mirror always share a split, as in HumanML3D
         splits = {k: sorted(v + ["M" + n for n in v]) for k, v in splits.items()}
-    root = write_dataset(out, motions, splits, sk)
+    root = _write_replacing(out, motions, splits, sk)
     return {"root": str(root), "motions": len(motions), "splits": {k: len(v) for k, v in splits.items()},
             "skipped": skipped}
+
+
+def _check_output_folder(out: Path, force: bool) -> None:
+    """Refuse an output folder whose contents converting would destroy or mix with."""
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"{out}: exists and is not a folder; expected a new or empty output folder")
+    if holds_dataset(out):
+        if not force:
+            raise DatasetError(
+                f"{out} already holds a dataset; refusing to overwrite it (its motions would be listed nowhere). "
+                "Convert into a new folder, or pass --force (force=True) to replace it; to add motions, convert "
+                "the old and new joint files together into a new folder")
+    elif out.is_dir() and any(out.iterdir()):
+        raise DatasetError(f"{out} is not empty and holds no dataset; refusing to write into it "
+                           "(expected a new or empty output folder)")
+
+
+def _write_replacing(out: Path, motions: list[Motion], splits: dict[str, list[str]], sk: Skeleton) -> Path:
+    """Write the dataset; an existing one (``force``) is swapped out only once the new one is complete."""
+    if not holds_dataset(out):
+        return write_dataset(out, motions, splits, sk)
+    work = out.parent / f".{out.name}.converting-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        write_dataset(work, motions, splits, sk)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(out)
+    work.rename(out)
+    return out
 
 
 def convert_command(args: argparse.Namespace) -> int:
     """``motionlab data convert JOINTS_DIR OUT``: convert, then print the check of the new folder."""
     result = convert_joints_folder(args.joints_dir, args.out, texts_dir=args.texts, skeleton=args.skeleton,
-                                   fps=args.fps, seed=args.seed, mirror=getattr(args, "mirror", False))
+                                   fps=args.fps, seed=args.seed, mirror=getattr(args, "mirror", False),
+                                   force=getattr(args, "force", False))
     print(f"wrote {result['motions']} motions to {result['root']} "
           f"(train {result['splits']['train']}, val {result['splits']['val']}, test {result['splits']['test']}); "
           "captions without tokens were tagged by motionlab's rule-based tagger")

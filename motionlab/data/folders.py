@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import string
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -41,6 +41,8 @@ __all__ = [
 FEATURES_DIR, JOINTS_DIR, TEXTS_DIR = "new_joint_vecs", "new_joints", "texts"
 SPLITS = ("train", "val", "test")
 CAPTION_FPS = 20.0  # the official loaders cut sub-clips at int(t * 20) for both datasets
+# what marks a folder as holding a dataset already (writers refuse to overwrite one unless told to)
+DATASET_MARKERS = ("all.txt", "train.txt", "Mean.npy", FEATURES_DIR)
 
 
 # ---------------------------------------------------------------------------------------------- motions
@@ -103,18 +105,29 @@ class MotionSplit:
 
 
 # ---------------------------------------------------------------------------------------------- writing
+def holds_dataset(root: str | Path) -> bool:
+    """True when ``root`` already holds (part of) a dataset in the HumanML3D layout."""
+    return any((Path(root) / marker).exists() for marker in DATASET_MARKERS)
+
+
 def write_dataset(root: str | Path, motions: Iterable[Motion], splits: dict[str, Sequence[str]],
-                  skeleton: str | Skeleton = "t2m", *, stats_from: str | None = None) -> Path:
+                  skeleton: str | Skeleton = "t2m", *, stats_from: str | None = None,
+                  overwrite: bool = False) -> Path:
     """Write motions into ``root`` in the HumanML3D layout and return ``root``.
 
     Features are written as float32; joints are the motion's own or, as in the official pipeline, those
     recovered from the features.  ``splits`` maps split names (train/val/test, ...) to motion names;
     ``all.txt`` lists every motion, ``train_val.txt`` is written when both exist.  Mean/Std are computed over
     all motions (as ``cal_mean_variance`` does) or over one split with ``stats_from="train"``.  ``motions``
-    is read once, in order, so it may be a generator; only the names are kept in memory.
+    is read once, in order, so it may be a generator; only the names are kept in memory.  A folder that
+    already holds a dataset is refused unless ``overwrite=True`` (its splits and statistics would be
+    replaced and its other motions listed nowhere).
     """
     sk = get_skeleton(skeleton)
     root = Path(root)
+    if not overwrite and holds_dataset(root):
+        raise DatasetError(f"{root} already holds a dataset; refusing to overwrite it (write into a new folder, "
+                           "or pass overwrite=True to replace its splits and statistics)")
     for sub in (FEATURES_DIR, JOINTS_DIR, TEXTS_DIR):
         (root / sub).mkdir(parents=True, exist_ok=True)
     if stats_from is not None and stats_from not in splits:
@@ -188,20 +201,44 @@ class MotionFolder:
 
     @property
     def skeleton(self) -> Skeleton:
-        """Given, or inferred from the width of Mean.npy (else of the first feature file)."""
+        """Given, or inferred from the width of the feature files (else of Mean.npy, when there are none).
+
+        The motions decide, not the statistics: a Mean.npy of the wrong width is then reported as a fault
+        of that one file instead of making every feature file look wrong.
+        """
         if self._skeleton is None:
-            probe = self.root / "Mean.npy"
-            if not probe.is_file():
-                files = sorted(self._dir(FEATURES_DIR).glob("*.npy"))
-                if not files:
-                    raise DatasetError(f"{self.root / FEATURES_DIR}: no feature files to infer the skeleton from")
-                probe = files[0]
+            probe = self._width_probe()
             arr = _load_npy(probe)
             try:
                 self._skeleton = skeleton_for_dim(arr.shape[-1])
             except InputError:
                 raise DatasetError(f"{probe}: last dimension {arr.shape[-1]} is neither 263 (HumanML3D) nor 251 (KIT-ML)") from None
         return self._skeleton
+
+    def _width_probe(self, n_files: int = 5) -> Path:
+        """The file whose width names the skeleton: the most common width among a few feature files spread
+        over the folder (one odd file does not decide), else Mean.npy."""
+        feat_dir = self.root / FEATURES_DIR
+        files = sorted(feat_dir.glob("*.npy")) if feat_dir.is_dir() else []
+        if not files:
+            probe = self.root / "Mean.npy"
+            if probe.is_file():
+                return probe
+            self._dir(FEATURES_DIR)  # names the missing folder
+            raise DatasetError(f"{feat_dir}: no feature files to infer the skeleton from")
+        picks = [files[i * (len(files) - 1) // max(1, n_files - 1)] for i in range(min(n_files, len(files)))]
+        widths: dict[int, Path] = {}
+        votes: Counter = Counter()
+        for path in dict.fromkeys(picks):
+            try:
+                width = _load_npy(path).shape[-1]
+            except (DatasetError, IndexError):
+                continue  # an unreadable file is reported when it is loaded
+            widths.setdefault(width, path)
+            votes[width] += 1
+        if not votes:
+            return picks[0]  # let the caller name the unreadable file
+        return widths[votes.most_common(1)[0][0]]
 
     def split_names(self) -> list[str]:
         """Split files present (``train``, ``val``, ...)."""
@@ -212,7 +249,25 @@ class MotionFolder:
         path = self.root / f"{split}.txt"
         if not path.is_file():
             raise DatasetError(f"{path}: split file is missing (found: {', '.join(self.split_names()) or 'none'})")
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [line.strip() for line in read_text(path, "split file").splitlines() if line.strip()]
+
+    def split_overlaps(self) -> dict[tuple[str, str], list[str]]:
+        """Motion names listed in two of train/val/test (``(split_a, split_b) -> names``): leakage that
+        makes every number measured on the later split optimistic.  Unreadable split files are left to
+        :meth:`names` to report."""
+        listed = {}
+        for split in SPLITS:
+            try:
+                listed[split] = set(self.names(split))
+            except DatasetError:
+                continue
+        out = {}
+        for i, a in enumerate(SPLITS):
+            for b in SPLITS[i + 1:]:
+                shared = sorted(listed.get(a, set()) & listed.get(b, set()))
+                if shared:
+                    out[(a, b)] = shared
+        return out
 
     # ---- statistics
     def _load_stats(self) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +279,7 @@ class MotionFolder:
                     raise DatasetError(f"{path}: statistics file is missing (write it with compute_stats)")
                 arr = _load_npy(path)
                 if arr.shape != (self.skeleton.feature_dim,):
-                    raise DatasetError(f"{path}: shape {arr.shape}, expected ({self.skeleton.feature_dim},)")
+                    raise DatasetError(stats_shape_message(path, arr.shape, self.skeleton))
                 if not np.isfinite(arr).all():
                     raise DatasetError(f"{path}: contains NaN or infinite values")
                 out.append(arr.astype(np.float32))
@@ -290,7 +345,10 @@ class MotionFolder:
         joint_dir = self._dir(JOINTS_DIR) if with_joints else None
         out = MotionSplit([], [], [], sk, defaultdict(list), [] if with_joints else None, [], [])
         names = self.names(split)
-        for name in names:
+        for name, n in Counter(names).items():  # each motion is loaded once; the extra listings are counted
+            if n > 1:
+                out.skipped["listed more than once in the split"].extend([name] * (n - 1))
+        for name in dict.fromkeys(names):
             fpath, tpath = feat_dir / f"{name}.npy", text_dir / f"{name}.txt"
             try:
                 raw = _load_npy(fpath)
@@ -316,7 +374,7 @@ class MotionFolder:
                     raise
                 out.skipped[f"format error: {_fault_kind(str(err))}"].append(name)
                 continue
-            if not np.isfinite(feats).all():
+            if not np.isfinite(feats).all() or (joints is not None and not np.isfinite(joints).all()):
                 out.skipped["NaN or infinite values"].append(name)
                 continue
             if not lo <= len(feats) < hi:
@@ -329,7 +387,12 @@ class MotionFolder:
                 out.skipped["no whole-motion caption"].append(name)
             letters = iter(string.ascii_uppercase)
             for cap in (c for c in captions if not c.whole and subclips):
-                a, b = int(cap.start * fps), int(cap.end * fps)
+                a, b = span_frames(cap, fps)
+                if span_past_end(cap, len(feats), fps):  # the sample would silently cover less than it says
+                    if strict:
+                        raise DatasetError(span_past_end_message(tpath, cap, len(feats), fps))
+                    out.skipped["sub-clip runs past the motion's end"].append(f"{name}[{a}:{b}]")
+                    continue
                 sub = feats[a:b]
                 tag = next(letters, None) or f"Z{a}"
                 if not lo <= len(sub) < hi:
@@ -341,6 +404,12 @@ class MotionFolder:
             detail = "; ".join(f"{len(v)} {k} (e.g. {v[0]})" for k, v in sorted(out.skipped.items()))
             warnings.warn(f"{self.root.name}/{split}: kept {len(out)} samples from {len(names)} listed motions; "
                           f"skipped {detail}", DatasetWarning, stacklevel=2)
+        if warn and split in SPLITS:
+            for (a, b), shared in self.split_overlaps().items():
+                if split in (a, b):
+                    warnings.warn(f"{self.root.name}: {len(shared)} motion(s) are listed in both {a}.txt and {b}.txt "
+                                  f"(e.g. {shared[0]!r}): train/test leakage makes every number measured on them "
+                                  "optimistic; list each motion in one split", DatasetWarning, stacklevel=2)
         return out
 
     def validate(self, splits: Sequence[str] | None = None, check_joints: bool = True):
@@ -348,6 +417,24 @@ class MotionFolder:
         from motionlab.data.validation import validate_folder
 
         return validate_folder(self, splits=splits, check_joints=check_joints)
+
+
+def span_frames(caption: Caption, fps: float = CAPTION_FPS) -> tuple[int, int]:
+    """The frame range ``[a, b)`` a sub-clip caption describes, cut as the official loaders cut it."""
+    return int(caption.start * fps), int(caption.end * fps)
+
+
+def span_past_end(caption: Caption, n_frames: int, fps: float = CAPTION_FPS) -> bool:
+    """True when a sub-clip caption ends after the motion does.  One frame of slack: the features have one
+    row fewer than the poses the caption times refer to."""
+    return not caption.whole and span_frames(caption, fps)[1] > n_frames + 1
+
+
+def span_past_end_message(path: Path | str, caption: Caption, n_frames: int, fps: float = CAPTION_FPS) -> str:
+    a, b = span_frames(caption, fps)
+    return (f"{path}: caption {caption.text[:40]!r} spans {caption.start:g}-{caption.end:g} s (frames {a}-{b}) but "
+            f"the motion has {n_frames} frames ({n_frames / fps:.2f} s at {fps:g} fps); expected an end time "
+            f"<= {(n_frames + 1) / fps:.2f} s")
 
 
 def _append(out: MotionSplit, key: str, source: str, feats: np.ndarray, caps: list[Caption],
@@ -389,6 +476,24 @@ def _read_npy_fast(path: Path) -> np.ndarray | None:
         if fh.readinto(memoryview(arr.reshape(-1)).cast("B")) != arr.nbytes or fh.read(1):
             return None  # truncated or trailing bytes: let np.load produce its error
     return arr
+
+
+def stats_shape_message(path: Path, shape: tuple, skeleton: Skeleton) -> str:
+    return (f"{path}: statistics file has shape {shape}; expected ({skeleton.feature_dim},), the width of the "
+            f"{skeleton.name} features in {FEATURES_DIR}/ (recompute it with compute_stats)")
+
+
+def read_text(path: Path, what: str = "text file") -> str:
+    """A UTF-8 text file; a missing, unreadable or non-UTF-8 file raises a :class:`DatasetError` naming it."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: {what} is missing") from None
+    except UnicodeDecodeError as err:
+        raise DatasetError(f"{path}: {what} is not UTF-8 text (byte {err.start}: {err.reason}); save it as "
+                           "UTF-8") from None
+    except OSError as err:
+        raise DatasetError(f"{path}: {what} cannot be read ({err.strerror or err})") from None
 
 
 def _load_npy(path: Path) -> np.ndarray:

@@ -78,6 +78,6 @@ def dataset_fingerprint(folder: str | Path) -> str:
     return digest.hexdigest()[:10]
 
 
-def dataset_label(data: str | Path, folder: str | Path) -> str:
-    """The ``data`` part of artifact-cache keys: the data parameter's name plus the content fingerprint."""
-    return f"{Path(str(data)).name}-{dataset_fingerprint(folder)}"
+def dataset_label(folder: str | Path) -> str:
+    """The ``data`` part of artifact-cache keys: the folder's name plus its content fingerprint."""
+    return f"{Path(folder).resolve().name}-{dataset_fingerprint(folder)}"

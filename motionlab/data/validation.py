@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from motionlab.data.folders import FEATURES_DIR, JOINTS_DIR, SPLITS, TEXTS_DIR, _load_npy, check_features, read_captions
+from motionlab.data.folders import (
+    CAPTION_FPS, FEATURES_DIR, JOINTS_DIR, SPLITS, TEXTS_DIR, _load_npy, check_features, read_captions, read_text,
+    span_past_end, span_past_end_message, stats_shape_message,
+)
 from motionlab.errors import DatasetError
 
 if TYPE_CHECKING:
@@ -26,6 +29,8 @@ KINDS = {
     "missing_folder": "error",  # new_joint_vecs/ or texts/ absent
     "missing_joints_folder": "warning",  # new_joints/ absent (only visualisation needs it)
     "missing_split_file": "error",  # train.txt / val.txt / test.txt absent
+    "unreadable_split_file": "error",  # not UTF-8 text, or not readable
+    "split_overlap": "error",  # one motion in two of train/val/test: leakage
     "empty_split": "error",
     "duplicate_entry": "warning",  # a name listed twice in one split
     "missing_features": "error",  # a split entry without new_joint_vecs/NAME.npy
@@ -38,6 +43,7 @@ KINDS = {
     "malformed_caption": "error",  # wrong number of '#' fields, bad tokens, bad times, empty text ...
     "empty_caption": "error",
     "bad_time": "error",
+    "span_past_end": "error",  # a sub-clip caption ends after the motion does
     "no_captions": "error",
     "missing_joints": "warning",
     "joints_shape": "error",
@@ -165,7 +171,7 @@ def validate_folder(folder: "MotionFolder", splits: Sequence[str] | None = None,
             report.add("unreadable_file", path, str(err))
             continue
         if arr.shape != (sk.feature_dim,):
-            report.add("bad_stats", path, f"{path}: shape {arr.shape}, expected ({sk.feature_dim},)")
+            report.add("bad_stats", path, stats_shape_message(path, arr.shape, sk))
         elif not np.isfinite(arr).all():
             report.add("bad_stats", path, f"{path}: contains NaN or infinite values")
         elif fname == "Std.npy" and (arr <= 0).any():
@@ -178,7 +184,11 @@ def validate_folder(folder: "MotionFolder", splits: Sequence[str] | None = None,
         if not path.is_file():
             report.add("missing_split_file", path, f"{path}: split file is missing")
             continue
-        names = folder.names(split)
+        try:
+            names = folder.names(split)
+        except DatasetError as err:
+            report.add("unreadable_split_file", path, str(err))
+            continue
         report.checked[split] = len(names)
         if not names:
             report.add("empty_split", path, f"{path}: split lists no motions")
@@ -190,6 +200,10 @@ def validate_folder(folder: "MotionFolder", splits: Sequence[str] | None = None,
                 continue
             seen.add(name)
             _check_motion(folder, sk, name, split, report, check_joints and joints_ok)
+    for (a, b), shared in folder.split_overlaps().items():
+        if a in wanted and b in wanted:
+            report.add("split_overlap", root / f"{b}.txt", f"{root / b}.txt: {len(shared)} motion(s) also listed in "
+                       f"{a}.txt (e.g. {shared[0]!r}); expected each motion in one split (train/test leakage)")
     return report
 
 
@@ -214,7 +228,11 @@ def _check_motion(folder: "MotionFolder", sk, name: str, split: str, report: Val
                        f"{sk.max_frames}); the loaders skip this motion")
     tpath = root / TEXTS_DIR / f"{name}.txt"
     try:
-        read_captions(tpath)
+        captions = read_captions(tpath)
+        if feats is not None:
+            for cap in captions:
+                if span_past_end(cap, len(feats), CAPTION_FPS):
+                    report.add("span_past_end", tpath, span_past_end_message(tpath, cap, len(feats), CAPTION_FPS))
     except DatasetError as err:
         report.add(_classify(str(err)), tpath, str(err))
         if "malformed" in str(err) or "empty caption" in str(err) or "time" in str(err):
@@ -234,13 +252,18 @@ def _check_motion(folder: "MotionFolder", sk, name: str, split: str, report: Val
         elif feats is not None and len(arr) != len(feats):
             report.add("length_mismatch", jpath, f"{jpath}: {len(arr)} frames but {fpath.name} in {FEATURES_DIR}/ has "
                        f"{len(feats)}")
+        elif arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            bad = ~np.isfinite(arr).reshape(len(arr), -1).all(axis=1)
+            report.add("nan_frames", jpath, f"{jpath}: {int(bad.sum())} of {len(arr)} frames have NaN or infinite "
+                       f"joint positions (first at frame {int(np.argmax(bad))}); the loaders skip this motion "
+                       "when they read joints")
 
 
 def _check_other_lines(path: Path, report: ValidationReport, first: str) -> None:
     """After the first bad line, report the file's other bad lines too (each with its line number)."""
     from motionlab.data.folders import parse_caption_line
 
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path, "caption file").splitlines()
     for i, line in enumerate(lines):
         if not line.strip():
             continue

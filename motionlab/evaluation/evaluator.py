@@ -14,7 +14,7 @@ GloVe vectors; GloVe is not available offline, so here word embeddings are learn
 from the dataset's caption files).  Features are always normalised with the evaluator's *own* statistics:
 :meth:`Evaluator.embed_motions` takes raw features.
 
-``get_evaluator(data, profile, device)`` trains one per (dataset, profile) once and caches it.
+``get_evaluator(data_dir, profile.evaluator, device)`` trains one per (dataset, recipe) once and caches it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from motionlab import checkpoints
 from motionlab.errors import CheckpointError, InputError
-from motionlab.profiles import Profile, get_profile
 from motionlab.text.vocab import POS_CATEGORIES, WordVocabulary
 
 UNIT = 4  # frames per snippet (two stride-2 convolutions)
@@ -42,8 +41,8 @@ N_CONTACTS = 4  # foot-contact channels at the end of the feature vector, not se
 class EvaluatorConfig:
     """Sizes of the three evaluator networks (the paper's: 300 / 512 / 512 / 1024 / 512)."""
 
-    input_dim: int  # feature width incl. contacts: 263 (HumanML3D), 251 (KIT)
-    vocab_size: int
+    input_dim: int = 263  # feature width incl. contacts: 263 (HumanML3D), 251 (KIT); set from the data
+    vocab_size: int = 0  # set from the training captions' vocabulary when the evaluator is trained
     dim_word: int = 300
     dim_text_hidden: int = 512
     dim_movement: int = 512  # movement encoder hidden width = snippet latent width
@@ -51,14 +50,6 @@ class EvaluatorConfig:
     dim_coemb: int = 512
     max_motion_length: int = 196  # longer motions are cut to this many frames before embedding
     dropout: float = 0.2  # in the movement encoder (inactive once frozen)
-
-    @classmethod
-    def from_profile(cls, profile: str | Profile, input_dim: int, vocab_size: int) -> "EvaluatorConfig":
-        """The sizes of a profile's ``evaluator`` section."""
-        spec = get_profile(profile).evaluator
-        return cls(input_dim=input_dim, vocab_size=vocab_size, dim_word=spec.dim_word,
-                   dim_text_hidden=spec.dim_text_hidden, dim_movement=spec.dim_movement,
-                   dim_motion_hidden=spec.dim_motion_hidden, dim_coemb=spec.dim_coemb)
 
 
 def init_weights(module: nn.Module) -> None:
@@ -420,34 +411,31 @@ class Evaluator:
 
 
 # ------------------------------------------------------------------------------------- factory
-def get_evaluator(data: str | Path = "synth", profile: str | Profile = "auto", device: str | torch.device = "auto",
-                  seed: int = 0, *, official: bool | None = None, retrain: bool = False,
-                  progress: bool | None = None) -> Evaluator:
-    """The evaluator for a dataset, trained once per (profile, data, config, seed) and then loaded from cache.
+def get_evaluator(data_dir: str | Path, recipe, device: str | torch.device = "auto", *,
+                  official: bool | None = None, retrain: bool = False, progress: bool | None = None) -> Evaluator:
+    """The evaluator for a dataset folder, trained once per (data, recipe) and then loaded from cache.
 
-    ``official``: use the official checkpoint + GloVe files instead of training (see
-    :mod:`motionlab.evaluation.official` for where to put them).  Default: True for the ``paper`` profile on
-    ``humanml3d``/``kit`` (so numbers are comparable with the papers), else False.
+    ``recipe`` is a profile's ``evaluator`` (:class:`~motionlab.evaluation.train_evaluator.EvaluatorRecipe`;
+    its training seed is ``recipe.train.seed``).  ``official``: use the official checkpoint + GloVe files
+    instead of training (see :mod:`motionlab.evaluation.official` for where to put them).  Default: the
+    recipe's ``official`` flag (the ``paper`` profile's) on a real dataset -- any folder that is not
+    MotionLab-Synth -- so that numbers are comparable with the papers.
     """
-    from motionlab.data.paths import dataset_label, resolve_dataset
+    from motionlab.data.paths import dataset_label
+    from motionlab.evaluation.train_evaluator import train_evaluator
     from motionlab.runtime import load_or_train, resolve_device
 
-    prof = get_profile(profile)
-    dev = resolve_device(device)
-    key = str(data)
+    root, dev = Path(data_dir), resolve_device(device)
     if official is None:
-        official = prof.name == "paper" and key.lower() in ("humanml3d", "kit")
+        official = recipe.official and not (root / "synth_meta.json").exists()
     if official:
         from motionlab.evaluation.official import load_official_evaluator
 
-        return load_official_evaluator("kit" if key.lower() == "kit" else "t2m", device=dev)
-    root = resolve_dataset(data, prof)
-    from motionlab.evaluation.train_evaluator import train_evaluator
-
-    config = {"evaluator": prof.evaluator, "seed": seed, "version": 2}  # bump when training changes
+        dim = int(np.load(root / "Mean.npy", allow_pickle=False).shape[-1])
+        return load_official_evaluator("kit" if dim == 251 else "t2m", device=dev)
     return load_or_train(
-        "evaluator", prof.name, dataset_label(data, root), config,
-        train_fn=lambda workdir: train_evaluator(root, prof, device=dev, seed=seed, workdir=workdir, progress=progress),
+        "evaluator", dataset_label(root), {"recipe": recipe.key(), "version": 3},  # bump when training changes
+        train_fn=lambda workdir: train_evaluator(root, recipe, device=dev, workdir=workdir, progress=progress),
         load_fn=lambda folder: Evaluator.load(folder, dev),
         retrain=retrain,
     )

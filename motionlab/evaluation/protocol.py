@@ -19,7 +19,10 @@ to scipy's ``sqrtm`` route up to round-off, as the tests check) because ``sqrtm`
 takes seconds on a CPU and the protocol needs two per replication and model.
 
 The official repositories differ in what the generator is told and how MultiModality is sampled
-(``official_facts`` §6.3); :data:`PRESETS` reproduces each variant.  Baseline generators (random features,
+(``official_facts`` §6.3); :data:`PRESETS` reproduces each variant.  T2M-GPT's evaluation also takes the FID
+reference from the same pass the generator was conditioned on (``fid_reference="same_pass"``: FID of the
+generated motions against pass A's ground truth, no pass B); the ground-truth row keeps FID(A, B), since
+FID(A, A) is 0 by construction.  Baseline generators (random features,
 training-set retrieval) live in :mod:`motionlab.evaluation.baselines` and are re-exported here.
 """
 
@@ -37,7 +40,6 @@ from motionlab.errors import InputError
 from motionlab.evaluation import metrics as M
 from motionlab.evaluation.baselines import Generator, random_generator, retrieval_generator
 from motionlab.evaluation.evaluator import UNIT, Evaluator, crop_variants
-from motionlab.profiles import Profile, ProtocolSpec, get_profile
 from motionlab.runtime import rng as make_rng
 from motionlab.text.vocab import caption_text
 
@@ -58,6 +60,8 @@ class ProtocolOptions:
     196 frames); ``"min_gt"`` cuts it to min(generated, ground truth) as MotionGPT does.
     ``mm_selection``: ``"random"`` draws ``mm_texts`` captions, ``"first_batches"`` takes the first
     ``ceil(mm_texts / batch_size)`` batches, ``"all"`` takes every caption of the pass.
+    ``fid_reference``: ``"independent"`` compares generated motions with a second ground-truth pass (Guo's
+    protocol); ``"same_pass"`` with the pass whose captions the generator received (T2M-GPT's code).
     """
 
     replications: int = 20
@@ -70,6 +74,7 @@ class ProtocolOptions:
     mm_samples: int = 30
     mm_pairs: int = 10
     mm_selection: str = "random"
+    fid_reference: str = "independent"
     description: str = "Guo et al. 2022"
 
     def __post_init__(self):
@@ -81,6 +86,7 @@ class ProtocolOptions:
             (self.eval_length in ("generated", "min_gt"), "eval_length", "'generated' or 'min_gt'"),
             (self.mm_selection in ("random", "first_batches", "all"), "mm_selection",
              "'random', 'first_batches' or 'all'"),
+            (self.fid_reference in ("independent", "same_pass"), "fid_reference", "'independent' or 'same_pass'"),
             (self.mm_texts >= 1 and self.mm_samples >= 2 and 1 <= self.mm_pairs <= self.mm_samples, "mm_*",
              "mm_texts >= 1, mm_samples >= 2, 1 <= mm_pairs <= mm_samples"),
         ]
@@ -88,21 +94,14 @@ class ProtocolOptions:
             if not ok:
                 raise InputError(f"ProtocolOptions.{name}: expected {expected} (got {getattr(self, name, None)!r})")
 
-    @classmethod
-    def from_spec(cls, spec: ProtocolSpec, **overrides) -> "ProtocolOptions":
-        """Sizes from a profile's ``protocol`` section (Guo's rules otherwise)."""
-        base = cls(replications=spec.replications, batch_size=spec.batch_size, diversity_pairs=spec.diversity_pairs,
-                   mm_texts=spec.mm_texts, mm_samples=spec.mm_samples, mm_pairs=spec.mm_pairs)
-        return replace(base, **overrides)
-
 
 PRESETS: dict[str, ProtocolOptions] = {
     "t2m": ProtocolOptions(
         lengths="model", mm_selection="random", mm_texts=100,
         description="text-to-motion (Guo 2022): lengths from the model's estimator; MM 100 random texts x 30"),
     "t2m_gpt": ProtocolOptions(
-        lengths="model", mm_selection="all",
-        description="T2M-GPT: own End token; MM over all test texts x 30"),
+        lengths="model", mm_selection="all", fid_reference="same_pass",
+        description="T2M-GPT: own End token; FID against the same pass; MM over all test texts x 30"),
     "tm2t": ProtocolOptions(
         lengths="model", mm_selection="random", mm_texts=100,
         description="TM2T: own end token; MM 100 texts x 30"),
@@ -115,25 +114,17 @@ PRESETS: dict[str, ProtocolOptions] = {
 }
 
 
-def resolve_options(spec: ProtocolSpec | ProtocolOptions | Profile | str | None = None, **overrides
-                    ) -> ProtocolOptions:
-    """Options from a preset name (:data:`PRESETS`), a profile (name or object), a ``ProtocolSpec`` or a
-    ready ``ProtocolOptions``; keyword overrides (``lengths=``, ``replications=`` ...) are applied last."""
+def resolve_options(spec: ProtocolOptions | str, **overrides) -> ProtocolOptions:
+    """Options from a preset name (:data:`PRESETS`) or ready ``ProtocolOptions`` (a profile's ``protocol``);
+    keyword overrides (``lengths=``, ``replications=`` ...) that are not None are applied last."""
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if isinstance(spec, ProtocolOptions):
         base = spec
-    elif isinstance(spec, ProtocolSpec):
-        base = ProtocolOptions.from_spec(spec)
     elif isinstance(spec, str) and spec in PRESETS:
         base = PRESETS[spec]
-    elif spec is None or isinstance(spec, (Profile, str)):
-        try:
-            base = ProtocolOptions.from_spec(get_profile(spec or "auto").protocol)
-        except ValueError:
-            raise InputError(f"unknown protocol {spec!r}: expected a preset ({', '.join(PRESETS)}), a profile "
-                             f"name or a ProtocolOptions") from None
     else:
-        raise InputError(f"cannot build protocol options from a {type(spec).__name__}")
+        raise InputError(f"unknown protocol {spec!r}: expected a preset ({', '.join(PRESETS)}) or the "
+                         f"ProtocolOptions of a profile (profile.protocol)")
     return replace(base, **overrides)
 
 
@@ -319,14 +310,14 @@ def _cut(motions: list[np.ndarray], gt_lengths: np.ndarray | None) -> list[np.nd
 
 
 def evaluate(generators: dict[str, Generator] | None, evaluator: Evaluator, split: Any,
-             spec: ProtocolSpec | ProtocolOptions | Profile | str | None = None, lengths: str | None = None,
+             spec: ProtocolOptions | str = "t2m", lengths: str | None = None,
              seed: int = 0, *, generator_batch: int | None = None, progress: bool = False,
              ground_truth: GroundTruthBank | None = None, **overrides) -> ProtocolResult:
     """Run the protocol for ``generators`` (``{name: fn(captions, lengths) -> list of raw (T, D) features}``).
 
     ``split``: the test split (anything with ``.features`` and ``.captions``, e.g. a ``MotionSplit``).
-    ``spec``: a preset name (``"t2m"``, ``"t2m_gpt"``, ``"tm2t"``, ``"motiongpt"``, ``"momask"``), a profile
-    or its ``protocol`` section, or :class:`ProtocolOptions`; ``lengths`` (``"gt"``/``"model"``) and other
+    ``spec``: a preset name (``"t2m"``, ``"t2m_gpt"``, ``"tm2t"``, ``"motiongpt"``, ``"momask"``) or
+    :class:`ProtocolOptions` (a profile's ``protocol``); ``lengths`` (``"gt"``/``"model"``) and other
     keyword overrides (``replications=``, ``multimodality=False`` ...) win over it.  With ``lengths="model"``
     generators get ``None`` as lengths.  The ground-truth row is always included (MultiModality "–").
     ``generator_batch`` chunks the calls to each generator; ``ground_truth`` reuses the embeddings of an
@@ -365,6 +356,7 @@ def evaluate(generators: dict[str, Generator] | None, evaluator: Evaluator, spli
         b = bank.draw_pass(gen_rng, n_used)
         text_a = bank.text_emb[a["captions"]]  # (n_used, d)
         mot_a, mot_b = bank.crop_emb[a["crops"]], bank.crop_emb[b["crops"]]
+        fid_ref = mot_a if opts.fid_reference == "same_pass" else mot_b  # generators' FID reference
         top = M.r_precision(text_a, mot_a, top_k, bs)
         gt = {"top1": top[0], "top2": top[1], "top3": top[2],
               "fid": M.fid(mot_a, mot_b, method=FID_METHOD),
@@ -381,7 +373,7 @@ def evaluate(generators: dict[str, Generator] | None, evaluator: Evaluator, spli
             emb = _embed_generated(name, evaluator, motions)
             top = M.r_precision(text_a, emb, top_k, bs)
             res = {"top1": top[0], "top2": top[1], "top3": top[2],
-                   "fid": M.fid(emb, mot_b, method=FID_METHOD),
+                   "fid": M.fid(emb, fid_ref, method=FID_METHOD),
                    "mm_dist": M.matching_score(text_a, emb), "diversity": M.diversity(emb, div_pairs, gen_rng)}
             res["multimodality"] = (_multimodality(name, gen, evaluator, opts, gen_rng, cap_texts, given, cut_to,
                                                    generator_batch) if opts.multimodality else float("nan"))

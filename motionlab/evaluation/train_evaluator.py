@@ -19,6 +19,7 @@ small and it is the yardstick, so it stays exact).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 
 from motionlab.data.folders import MotionFolder, MotionSplit, Normalizer
-from motionlab.errors import DatasetError
+from motionlab.errors import DatasetError, InputError
 from motionlab.evaluation.evaluator import (
     UNIT,
     Evaluator,
@@ -36,12 +37,30 @@ from motionlab.evaluation.evaluator import (
     padded_width,
 )
 from motionlab.evaluation.metrics import matching_score, r_precision
-from motionlab.profiles import Profile, get_profile
 from motionlab.runtime import rng as make_rng
 from motionlab.text.vocab import OTHER, UNK, WordVocabulary
+from motionlab.training import Recipe, TrainConfig
 
 FEAT_BIAS = 5.0  # root and contact std divided by 5: the evaluator's own normalisation (official meta stats)
 SELECT_BY = "val_rprec"  # keep the weights with the best mean val R-precision top-1..3 (official: lowest val loss)
+
+
+@dataclass(frozen=True)
+class EvaluatorRecipe(Recipe):
+    """The evaluator of a profile: ``model`` (:class:`EvaluatorConfig`; input size and vocabulary are set from
+    the data), ``train`` (stage 2, matching: grad clip 0.5, best val R-precision kept), ``movement`` (stage 1,
+    the movement autoencoder on ``movement_window``-frame windows), the hinge ``negative_margin`` and
+    ``official`` (use the official checkpoint on real HumanML3D / KIT-ML instead of training)."""
+
+    model: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=300000, lr=1e-4, batch_size=8, grad_clip=0.5, amp=False, eval_every=5000, best_metric=SELECT_BY,
+        best_mode="max"))
+    movement: TrainConfig = field(default_factory=lambda: TrainConfig(steps=100000, lr=1e-4, batch_size=8,
+                                                                        amp=False))
+    movement_window: int = 24
+    negative_margin: float = 10.0
+    official: bool = False
 
 
 # ------------------------------------------------------------------------------------- batches
@@ -72,30 +91,30 @@ def _stack_windows(items: list[dict]) -> torch.Tensor:
 
 # ---------------------------------------------------------------------------------------- train
 def train_evaluator_on_splits(train_split: MotionSplit, val_split: MotionSplit, normalizer: Normalizer,
-                              profile: str | Profile = "smoke", *, device: str | torch.device = "cpu",
-                              seed: int = 0, progress: bool | None = None,
-                              vocabulary: WordVocabulary | None = None) -> Evaluator:
+                              recipe: EvaluatorRecipe, *, device: str | torch.device = "cpu",
+                              progress: bool | None = None, vocabulary: WordVocabulary | None = None) -> Evaluator:
     """Train an evaluator on two :class:`~motionlab.data.folders.MotionSplit` objects (captions with tokens).
 
     ``normalizer`` holds the evaluator's own statistics (``Normalizer.from_folder(root, feat_bias=5)``).
-    Sizes and budgets come from the profile's ``evaluator`` section.  Returns an :class:`Evaluator` holding
-    the weights with the best val R-precision; its ``info`` carries both training histories and the val evaluations.
+    Sizes and budgets come from ``recipe`` (a profile's ``evaluator``; seed ``recipe.train.seed``).  Returns an
+    :class:`Evaluator` holding the weights with the best val R-precision; its ``info`` carries both training
+    histories and the val evaluations.
     """
     from motionlab.data.torch_datasets import TextMotionDataset, WindowDataset
-    from motionlab.training import RandomBatches, TrainConfig, train
+    from motionlab.training import RandomBatches, train
 
-    spec = get_profile(profile).evaluator
-    if spec.movement_window % UNIT:
-        raise ValueError(f"evaluator.movement_window={spec.movement_window} must be a multiple of {UNIT}")
+    seed = recipe.train.seed
+    if recipe.movement_window % UNIT:
+        raise InputError(f"EvaluatorRecipe.movement_window={recipe.movement_window} must be a multiple of {UNIT}")
     if len(train_split) < 2 or len(val_split) < 2:
         raise DatasetError(f"the evaluator needs at least 2 train and 2 val samples, got {len(train_split)} "
                            f"and {len(val_split)}")
     vocab = vocabulary or WordVocabulary.from_captions(c for caps in train_split.captions for c in caps)
-    config = EvaluatorConfig.from_profile(profile, input_dim=normalizer.dim, vocab_size=len(vocab))
+    config = replace(recipe.model, input_dim=normalizer.dim, vocab_size=len(vocab))
 
     # stage 1: movement autoencoder on random windows
-    windows = WindowDataset(train_split, normalizer, spec.movement_window, mode="random")
-    ae_batch = min(spec.batch_size, len(windows))
+    windows = WindowDataset(train_split, normalizer, recipe.movement_window, mode="random")
+    ae_batch = min(recipe.movement.batch_size, len(windows))
     with torch.random.fork_rng(devices=[]):  # initial weights depend on the seed only, not on the caller's RNG
         torch.manual_seed(int(make_rng(seed, "evaluator-init").integers(2**31)))
         autoencoder = MovementAutoencoder(config)
@@ -103,8 +122,7 @@ def train_evaluator_on_splits(train_split: MotionSplit, val_split: MotionSplit, 
     stage1 = train(
         autoencoder, RandomBatches(windows, ae_batch, seed=seed, collate=_stack_windows),
         lambda model, batch: model(batch)[1],
-        TrainConfig(steps=spec.movement_steps, lr=spec.lr, batch_size=ae_batch, seed=seed, amp=False,
-                    log_every=max(1, spec.movement_steps // 20), progress=progress),
+        replace(recipe.movement, batch_size=ae_batch, seed=seed, progress=progress),
         device=device,
     )
 
@@ -113,7 +131,7 @@ def train_evaluator_on_splits(train_split: MotionSplit, val_split: MotionSplit, 
     model.freeze_movement()
     collate = pair_collate(vocab)
     pairs = TextMotionDataset(train_split, normalizer, max_len=config.max_motion_length)
-    batch_size = min(spec.batch_size, len(pairs))
+    batch_size = min(recipe.train.batch_size, len(pairs))
     sampler = RandomBatches(pairs, batch_size, seed=seed, collate=collate)
 
     def batch_fn(step: int) -> dict:
@@ -123,16 +141,14 @@ def train_evaluator_on_splits(train_split: MotionSplit, val_split: MotionSplit, 
 
     val_pairs = TextMotionDataset(val_split, normalizer, max_len=config.max_motion_length)
     val_batches = _fixed_val_batches(val_pairs, collate, batch_size, seed)
-    margin = spec.negative_margin
+    margin = recipe.negative_margin
     stage2 = train(
         model, batch_fn, lambda m, batch: m(batch, margin=margin)[1],
-        TrainConfig(steps=spec.matching_steps, lr=spec.lr, batch_size=batch_size, grad_clip=0.5, seed=seed,
-                    amp=False, log_every=max(1, spec.matching_steps // 40), eval_every=spec.eval_every,
-                    best_metric=SELECT_BY, best_mode="max", progress=progress),
+        replace(recipe.train, batch_size=batch_size, progress=progress),
         device=device, eval_fn=lambda m, step: validate(m, val_batches, margin),
     )
     info = {
-        "source": "trained", "seed": seed, "profile": get_profile(profile).name,
+        "source": "trained", "seed": seed,
         "train_samples": len(pairs), "val_samples": sum(len(b["lengths"]) for b in val_batches),
         "vocabulary": len(vocab),
         "unknown_val_words": vocab.unknown_rate([c for cs in val_split.captions for c in cs]),
@@ -175,15 +191,15 @@ def validate(model: TextMotionMatcher, batches: list[dict], margin: float = 10.0
             "val_rprec": float(np.mean(top)), "val_mm_dist": matching_score(t, m)}
 
 
-def train_evaluator(root: str | Path, profile: str | Profile = "smoke", *, device: str | torch.device = "cpu",
-                    seed: int = 0, workdir: str | Path | None = None, progress: bool | None = None) -> Evaluator:
+def train_evaluator(root: str | Path, recipe: EvaluatorRecipe, *, device: str | torch.device = "cpu",
+                    workdir: str | Path | None = None, progress: bool | None = None) -> Evaluator:
     """Train an evaluator on the dataset folder ``root`` (train split; val for selection) and save it into
     ``workdir`` when given.  Normalisation: the dataset's statistics with root and contact std divided by 5."""
     folder = MotionFolder(root)
     train_split = folder.load_split("train")
     val_split = folder.load_split("val")
     normalizer = Normalizer.from_folder(root, feat_bias=FEAT_BIAS)
-    evaluator = train_evaluator_on_splits(train_split, val_split, normalizer, profile, device=device, seed=seed,
+    evaluator = train_evaluator_on_splits(train_split, val_split, normalizer, recipe, device=device,
                                           progress=progress)
     evaluator.info.update(dataset=Path(root).name, skipped={"train": train_split.n_skipped, "val": val_split.n_skipped})
     if workdir is not None:

@@ -10,6 +10,8 @@ tokenizer), which the command says before it starts.
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +35,28 @@ def output_paths(out: str | Path, n_samples: int) -> tuple[Path, list[tuple[Path
     return page, arrays
 
 
+def check_writable(page: Path, arrays: list[tuple[Path, Path]]) -> None:
+    """Fail now, not after minutes of loading and generating, when the outputs cannot be written: the
+    folder is created (it would be anyway) and a scratch file is written into it and removed."""
+    for path in (page, *(p for pair in arrays for p in pair)):
+        if path.is_dir():
+            raise InputError(f"--out {str(page)!r}: {path} is a folder; expected a file name ending in .html")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise InputError(f"--out {str(page)!r}: {path} exists and is read-only")
+    folder = page.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"--out {str(page)!r}: {existing} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".motionlab-write-test-"):
+            pass
+    except OSError as err:
+        raise InputError(f"--out {str(page)!r}: cannot write into {folder} ({err.strerror or err})") from None
+
+
 def generate_command(args: argparse.Namespace) -> int:
     """Run ``motionlab generate``; user errors raise :class:`InputError` (printed as one line by the CLI)."""
     from motionlab.profiles import get_profile
@@ -44,21 +68,29 @@ def generate_command(args: argparse.Namespace) -> int:
     if args.samples < 1 or args.samples > 32:
         raise InputError(f"--samples {args.samples}: expected 1..32")
     page, arrays = output_paths(args.out, args.samples)
-    # validate the prompt before any (possibly long) training: empty and overlong prompts are errors here
-    (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
+    check_writable(page, arrays)
     profile = get_profile(args.profile)
     device = resolve_device(args.device)
+    if args.data != "synth":  # a real dataset must be there before anything says it will train on it
+        from motionlab.data.paths import resolve_dataset
+
+        resolve_dataset(args.data, profile, build=False)
+    # validate the prompt before any (possibly long) training: empty, unknown-only and overlong prompts fail here
+    (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
     print(f"[motionlab] T2M-GPT, profile {profile.name}, data {args.data}, device {device}")
     from motionlab.generators.train_t2m_gpt import get_t2m_gpt, t2m_gpt_is_cached
 
-    if not t2m_gpt_is_cached(args.data, profile):
+    from motionlab.data.paths import resolve_dataset
+
+    data_dir = resolve_dataset(args.data, profile)
+    if not t2m_gpt_is_cached(data_dir, profile.gpt, profile.tokenizer):
         print(f"[motionlab] no trained T2M-GPT for this profile in the cache yet: training it now "
-              f"({profile.gpt.steps} steps; the tokenizer, {profile.tokenizer.steps} steps, first if it is "
-              f"missing too). Later calls reuse it.", flush=True)
+              f"({profile.gpt.train.steps} steps; the tokenizer, {profile.tokenizer.train.steps} steps, first if "
+              f"it is missing too). Later calls reuse it.", flush=True)
 
     from motionlab.viz import animate, save_html
 
-    pipeline = get_t2m_gpt(args.data, profile, device, seed=0)
+    pipeline = get_t2m_gpt(data_dir, profile.gpt, profile.tokenizer, device)
     pipeline.reseed(args.seed)
     start = time.perf_counter()
     result = pipeline.generate([text] * args.samples)
@@ -77,4 +109,10 @@ def generate_command(args: argparse.Namespace) -> int:
     print(f"[motionlab] generated in {seconds:.2f} s; wrote {page}")
     for feat_path, joint_path in arrays:
         print(f"  {feat_path}\n  {joint_path}")
+    if getattr(args, "format", "html") in ("bvh", "gltf"):  # --format bvh|gltf: one file per sample, beside the .npy
+        from motionlab.io.export import FORMATS, export_motion
+
+        for (feat_path, _), pos in zip(arrays, joints):
+            out = feat_path.with_name(feat_path.name.replace(".features.npy", FORMATS[args.format]))
+            print(f"  {export_motion(pos, out, format=args.format, skeleton=result.skeleton).summary()}")
     return 0

@@ -6,13 +6,20 @@ VQ-VAE's code indices.  The vocabulary is ``n_codes`` codes plus ``End`` (= ``n_
 (= ``n_codes + 1``); the output head predicts codes and End only, so generation stops by itself and the
 motion's length comes from the model.
 
-Layout as in the official code: a "base" stack and a "head" stack of pre-LN blocks
-(``x + Attn(LN(x))``, ``x + MLP(LN(x))``), fixed sinusoidal positions, dropout 0.1; the paper's model is
-2 x 9 blocks of width 1024 with 16 heads and a block of 51 positions (1 text + 50 tokens).
+One stack of ``n_layer`` pre-LN blocks (``x + Attn(LN(x))``, ``x + MLP(LN(x))``), fixed sinusoidal
+positions, dropout 0.1 inside the blocks; the paper's model is 18 blocks of width 1024 with 16 heads and a
+block of 51 positions (1 text + 50 tokens).  The official code splits the stack into a "base" and a "head"
+module of 9 blocks each; that split is code organisation only (the same blocks run in the same order), so
+here the stack is one list and "head" means the output projection alone.  The official model creates a
+dropout for the token + position embeddings but never calls it: ``embed_dropout`` defaults to 0 for that
+reason (set it to ``dropout`` for the usual GPT-2 layout).
 
 Generation (:meth:`T2MGPT.generate`) decodes a batch at once with a key/value cache, so each step costs
 one position instead of the whole prefix; it samples (categorical, with optional temperature and top-k) or
-takes the argmax, and gives exactly the tokens the uncached loop gives for the same random stream.
+takes the argmax, and gives exactly the tokens the uncached loop gives for the same random stream.  As the
+official sampler it writes at most ``block_size - 1`` (50) tokens.  When End comes first, the official
+evaluation falls back to the single code 1 (``end_at_start="fallback"``); this package's default blocks End
+at the first step instead (``"block"``), so every motion is the model's own choice of codes.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ import torch.nn.functional as F
 from motionlab.errors import InputError
 
 __all__ = ["T2MGPTConfig", "T2MGPT", "KVCache", "GeneratedTokens", "sinusoidal_table", "filter_top_k",
-           "sample_from_logits"]
+           "sample_from_logits", "FALLBACK_CODE"]
+
+FALLBACK_CODE = 1  # what the official evaluation decodes when the sampler emits End first
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,10 @@ class T2MGPTConfig:
     text_dim: int = 384  # sentence feature size (MiniLM 384, CLIP ViT-B/32 512)
     n_embd: int = 1024
     n_head: int = 16
-    n_base_layers: int = 9
-    n_head_layers: int = 9
+    n_layer: int = 18  # official: 9 "base" + 9 "head" blocks, one stack
     block_size: int = 51  # 1 text slot + up to 50 token slots
-    dropout: float = 0.1
+    dropout: float = 0.1  # attention, residual and MLP dropout inside the blocks
+    embed_dropout: float = 0.0  # on token + position embeddings: 0 as the official model (created, never called)
     ff_mult: int = 4
 
     @property
@@ -61,17 +70,6 @@ class T2MGPTConfig:
     def max_tokens(self) -> int:
         """The most codes one sequence can hold (the text takes one slot of the block)."""
         return self.block_size - 1
-
-    @classmethod
-    def from_profile(cls, profile, n_codes: int | None = None, text_dim: int = 384) -> "T2MGPTConfig":
-        """The GPT of a profile (``profile.gpt``); ``n_codes`` defaults to the profile's tokenizer codebook."""
-        from motionlab.profiles import get_profile
-
-        p = get_profile(profile)
-        g = p.gpt
-        return cls(n_codes=int(n_codes or p.tokenizer.n_codes), text_dim=int(text_dim), n_embd=g.n_embd,
-                   n_head=g.n_head, n_base_layers=g.n_base_layers, n_head_layers=g.n_head_layers,
-                   block_size=g.block_size, dropout=g.dropout)
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
@@ -219,9 +217,8 @@ class T2MGPT(nn.Module):
         self.cond = nn.Linear(cfg.text_dim, cfg.n_embd)  # sentence feature -> prefix token
         self.tok = nn.Embedding(cfg.vocab_size, cfg.n_embd)  # codes + End + Pad
         self.register_buffer("pos", sinusoidal_table(cfg.block_size, cfg.n_embd), persistent=False)  # fixed
-        self.drop = nn.Dropout(cfg.dropout)
-        self.base = nn.ModuleList(Block(cfg) for _ in range(cfg.n_base_layers))
-        self.head = nn.ModuleList(Block(cfg) for _ in range(cfg.n_head_layers))
+        self.drop = nn.Dropout(cfg.embed_dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.n_codes + 1, bias=False)  # codes + End (never Pad)
         self.apply(self._init_weights)
@@ -236,10 +233,6 @@ class T2MGPT(nn.Module):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
 
-    @property
-    def blocks(self) -> list[Block]:
-        return [*self.base, *self.head]
-
     def num_params(self) -> int:
         """Trainable parameters (the sinusoidal table is a buffer, not counted)."""
         return sum(p.numel() for p in self.parameters())
@@ -248,12 +241,16 @@ class T2MGPT(nn.Module):
         """Training FLOPs per token (forward + backward ~ 6 x matmul parameters + attention), for budgets."""
         cfg = self.config
         t = seq_len or cfg.block_size
-        n_layers = cfg.n_base_layers + cfg.n_head_layers
+        n_layers = cfg.n_layer
         matmul = n_layers * (4 + 2 * cfg.ff_mult) * cfg.n_embd**2 + cfg.n_embd * (cfg.n_codes + 1)
         return 6.0 * matmul + 6.0 * n_layers * t * cfg.n_embd  # attention scores and values: 2*2*t*d fwd
 
     # ------------------------------------------------------------------------------------------ forward
-    def _embed(self, text_emb: torch.Tensor | None, idx: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    def embed(self, text_emb: torch.Tensor | None, idx: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """The input sequence ``[c, e(s_1), ..., e(s_T)] + positions``: the sentence feature ``text_emb
+        (B, text_dim)`` projected to the model width is the first token (the *prefix*; no cross-attention),
+        then the token embeddings of ``idx (B, T)``.  ``text_emb=None`` embeds tokens only, starting at
+        position ``offset`` (cached generation)."""
         parts = []
         if text_emb is not None:
             parts.append(self.cond(text_emb.to(self.cond.weight.dtype)).unsqueeze(1))  # (B, 1, D)
@@ -265,7 +262,8 @@ class T2MGPT(nn.Module):
                              f"{self.config.block_size} (1 text slot + {self.config.max_tokens} tokens)")
         return self.drop(x + self.pos[offset: offset + x.shape[1]])  # (B, T', D)
 
-    def _trunk(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+    def transformer(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """Causal blocks, final LayerNorm and output head: ``(B, T', D) -> (B, T', n_codes + 1)`` logits."""
         for i, block in enumerate(self.blocks):
             x = block(x, cache, i)
         if cache is not None:
@@ -286,7 +284,7 @@ class T2MGPT(nn.Module):
             raise InputError(f"text_emb has shape {tuple(text_emb.shape)}: expected (B, {self.config.text_dim})")
         if idx.ndim != 2 or idx.shape[0] != text_emb.shape[0]:
             raise InputError(f"idx has shape {tuple(idx.shape)}: expected (B={text_emb.shape[0]}, T)")
-        logits = self._trunk(self._embed(text_emb, idx))  # (B, T + 1, V-1)
+        logits = self.transformer(self.embed(text_emb, idx))  # (B, T + 1, V-1)
         losses: dict[str, torch.Tensor] = {}
         if targets is not None:
             losses = self.loss(logits, targets)
@@ -319,20 +317,28 @@ class T2MGPT(nn.Module):
         lengths: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
         use_cache: bool = True,
+        end_at_start: str = "block",
     ) -> GeneratedTokens:
         """Write code sequences for a batch of sentence features ``(B, text_dim)``.
 
         ``sample``: "categorical" (softmax sampling, the official choice for reported numbers; with
         ``temperature`` and ``top_k``) or "argmax".  A sequence ends when the model emits End (its length is
-        the model's own), or at ``max_tokens`` (default ``block_size - 1``).  End is not allowed before
-        ``min_tokens`` codes (default 1: a motion has at least one token; the official code falls back to a
-        single token when End comes first).  ``lengths (B,)`` in tokens forces exact lengths instead (End is
-        blocked before and forced at that length).  ``use_cache=False`` recomputes the whole prefix every step
-        (the slow reference); both paths consume the random stream identically and give the same tokens.
+        the model's own), or at ``max_tokens`` (default ``block_size - 1``: 50 tokens = 200 frames, as the
+        official sampler; the evaluator reads at most 196).  End is not allowed before ``min_tokens`` codes
+        (default 1: a motion has at least one token).  ``end_at_start`` says what End as the very first token
+        does: ``"block"`` (default) masks it, so the first token is drawn among the codes; ``"fallback"`` (the
+        official rule) lets the model choose End and then writes the single code :data:`FALLBACK_CODE` (1):
+        the official sampler has no sequence to return, raises, and the evaluation's ``except`` branch
+        decodes ``ones(1, 1)``.  ``lengths (B,)`` in tokens forces exact lengths instead (End is blocked
+        before and forced at that length; ``end_at_start`` does not apply).  ``use_cache=False`` recomputes the
+        whole prefix every step (the slow reference); both paths consume the random stream identically and
+        give the same tokens.
         """
         cfg = self.config
         if sample not in ("categorical", "argmax"):
             raise InputError(f"sample={sample!r}: expected 'categorical' or 'argmax'")
+        if end_at_start not in ("block", "fallback"):
+            raise InputError(f"end_at_start={end_at_start!r}: expected 'block' or 'fallback'")
         if text_emb.ndim != 2 or text_emb.shape[1] != cfg.text_dim:
             raise InputError(f"text_emb has shape {tuple(text_emb.shape)}: expected (B, {cfg.text_dim})")
         max_tokens = cfg.max_tokens if max_tokens is None else int(max_tokens)
@@ -348,6 +354,7 @@ class T2MGPT(nn.Module):
             if lengths.shape[0] != B or int(lengths.min()) < 1 or int(lengths.max()) > max_tokens:
                 raise InputError(f"lengths must be {B} token counts in 1..{max_tokens}, got {lengths.tolist()}")
             lo, hi = lengths, lengths
+        fallback = end_at_start == "fallback" and lengths is None
         was_training = self.training
         self.eval()
         try:
@@ -362,14 +369,16 @@ class T2MGPT(nn.Module):
             for step in range(max_tokens + 1):
                 if cache is not None:  # feed only the newest position; the past lives in the cache
                     if step == 0:
-                        logits = self._trunk(self._embed(text_emb, out[:, :0]), cache)
+                        logits = self.transformer(self.embed(text_emb, out[:, :0]), cache)
                     else:
-                        logits = self._trunk(self._embed(None, out[:, step - 1: step], offset=step), cache)
+                        logits = self.transformer(self.embed(None, out[:, step - 1: step], offset=step), cache)
                 else:  # reference: the whole prefix again
-                    logits = self._trunk(self._embed(text_emb, out[:, :step]))
+                    logits = self.transformer(self.embed(text_emb, out[:, :step]))
                 logits = logits[:, -1].float()  # (B, n_codes + 1)
-                # length control: End is blocked below `lo` codes and is the only choice at `hi`
-                logits[:, cfg.end_id] = logits[:, cfg.end_id].masked_fill(step < lo, float("-inf"))
+                # length control: End is blocked below `lo` codes (but free at step 0 under the official
+                # fallback) and is the only choice at `hi`
+                blocked = (step < lo) & (step > 0 or not fallback)  # (B,)
+                logits[:, cfg.end_id] = logits[:, cfg.end_id].masked_fill(blocked, float("-inf"))
                 force = step >= hi  # (B,)
                 logits[force] = torch.where(
                     torch.arange(logits.shape[1], device=device) == cfg.end_id, 0.0, float("-inf"))
@@ -378,11 +387,17 @@ class T2MGPT(nn.Module):
                     gen_device = generator.device if generator is not None else device
                     u = torch.rand(B, generator=generator, device=gen_device).to(device)
                 nxt = sample_from_logits(logits, u, temperature=temperature, top_k=top_k)  # (B,)
+                if fallback and step == 0:  # End first: the official evaluation writes one code 1 instead
+                    fell_back = nxt == cfg.end_id  # (B,)
+                    nxt = nxt.masked_fill(fell_back, FALLBACK_CODE)
                 ended = (nxt == cfg.end_id) & ~done
                 n_out = torch.where(ended, torch.full_like(n_out, step), n_out)
                 done |= ended
                 if step < max_tokens:
                     out[:, step] = torch.where(done, torch.full_like(nxt, cfg.pad_id), nxt)
+                if fallback and step == 0:  # those rows are finished: one token
+                    n_out = n_out.masked_fill(fell_back, 1)
+                    done |= fell_back
                 if bool(done.all()):
                     break
         finally:

@@ -52,18 +52,22 @@ class T2MGPTPipeline:
     followed with ``length_mode="auto"`` (default) or ``"gt"`` -- the GPT is forced to ``round(length / 4)``
     tokens -- and ignored with ``"model"``.  Successive calls continue one random stream seeded by ``seed``,
     so replications differ from each other and the whole evaluation is repeatable.
+
+    ``max_frames`` caps free generation (196: 49 tokens; the official sampler allows 50 tokens = 200 frames,
+    of which the evaluator reads 196) and ``end_at_start`` is :meth:`T2MGPT.generate`'s rule for End as the
+    first token (``"fallback"``: the official single code 1).
     """
 
     def __init__(self, gpt: T2MGPT, tokenizer, *, encoder: str = "minilm", sample: str = "categorical",
                  temperature: float = 1.0, top_k: int | None = None, length_mode: str = "auto",
                  max_frames: int = 196, seed: int = 0, batch_size: int | None = None, skeleton: str | None = None,
-                 info: dict | None = None):
+                 info: dict | None = None, end_at_start: str = "block"):
         if length_mode not in ("auto", "model", "gt"):
             raise InputError(f"length_mode={length_mode!r}: expected 'auto', 'model' or 'gt'")
         self.gpt, self.tokenizer = gpt.eval(), tokenizer.eval()
         self.encoder, self.sample, self.temperature, self.top_k = encoder, sample, temperature, top_k
         on_gpu = gpt.lm_head.weight.device.type == "cuda"
-        self.length_mode, self.max_frames = length_mode, int(max_frames)
+        self.length_mode, self.max_frames, self.end_at_start = length_mode, int(max_frames), end_at_start
         self.batch_size = int(batch_size or (1024 if on_gpu else 128))  # prompts decoded together
         self.unit = int(tokenizer.config.unit)
         self.skeleton = skeleton or {263: "t2m", 251: "kit"}.get(int(tokenizer.config.input_dim), "t2m")
@@ -91,7 +95,8 @@ class T2MGPTPipeline:
         """A pipeline sharing the same models with other sampling options (``sample="argmax"``, ...)."""
         kw = dict(encoder=self.encoder, sample=self.sample, temperature=self.temperature, top_k=self.top_k,
                   length_mode=self.length_mode, max_frames=self.max_frames, seed=self.seed,
-                  batch_size=self.batch_size, skeleton=self.skeleton, info=self.info)
+                  batch_size=self.batch_size, skeleton=self.skeleton, info=self.info,
+                  end_at_start=self.end_at_start)
         kw.update(options)
         return T2MGPTPipeline(self.gpt, self.tokenizer, **kw)
 
@@ -117,7 +122,8 @@ class T2MGPTPipeline:
                 frames = np.asarray(lengths[start:start + self.batch_size], dtype=np.float64)
                 forced = torch.as_tensor(np.clip(np.round(frames / self.unit), 1, self.max_tokens).astype(np.int64))
             gen = self.gpt.generate(chunk, sample=self.sample, temperature=self.temperature, top_k=self.top_k,
-                                    max_tokens=self.max_tokens, lengths=forced, generator=self._generator)
+                                    max_tokens=self.max_tokens, lengths=forced, generator=self._generator,
+                                    end_at_start=self.end_at_start)
             out.extend(c.cpu().numpy() for c in gen.to_list())
         return out
 
@@ -176,7 +182,7 @@ class RandomTokens:
 
 
 # ------------------------------------------------------------------------------------ experiments
-def evaluate_runs(runs: dict[str, Sequence[Any]], evaluator, split, spec=None, *, seed: int = 0,
+def evaluate_runs(runs: dict[str, Sequence[Any]], evaluator, split, spec="t2m", *, seed: int = 0,
                   **protocol_options) -> pd.DataFrame:
     """The protocol for every run of every setting: ``runs = {setting: [generator per seed, ...]}``.
 

@@ -11,12 +11,16 @@ The recipe of the official code, step by step:
    continue sensibly after its own mistakes, which is what it meets when it generates;
 5. cross-entropy over codes and End, Pad ignored.
 
-:func:`get_t2m_gpt` runs this through ``runtime.load_or_train`` (every profile/data/τ/fraction/seed is
-trained once and cached) and returns a :class:`T2MGPTPipeline`: captions in, raw motion features out.
+:class:`T2MGPTRecipe` is what a profile holds for the GPT (model config, training config, τ, the share of
+the training data, the text encoder, the ablation overrides).  :func:`get_t2m_gpt` runs the recipe through
+``runtime.load_or_train`` (every distinct recipe is trained once and cached) and returns a
+:class:`T2MGPTPipeline`: captions in, raw motion features out.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -25,38 +29,57 @@ import torch
 from motionlab.errors import InputError
 from motionlab.generators.t2m_gpt import T2MGPT, T2MGPTConfig
 from motionlab.generators.t2m_gpt_pipeline import GeneratedMotions, RandomTokens, T2MGPTPipeline
+from motionlab.training import Recipe, TrainConfig
 
 __all__ = [
     "DROP_PROB", "resolve_tau", "tau_label", "draw_tau", "corrupt_tokens", "drop_head_or_tail",
-    "GPTTokenSet", "collate_gpt", "GPTBatches", "gpt_loss", "train_config_from_profile", "validation_loss",
-    "GeneratedMotions", "T2MGPTPipeline", "RandomTokens", "fraction_indices", "get_t2m_gpt", "t2m_gpt_spec",
+    "GPTTokenSet", "collate_gpt", "GPTBatches", "gpt_loss", "validation_loss",
+    "GeneratedMotions", "T2MGPTPipeline", "RandomTokens", "T2MGPTRecipe", "fraction_indices", "get_t2m_gpt",
     "t2m_gpt_is_cached",
 ]
 
 DROP_PROB = 1.0 / 3.0  # official: with probability 1/3 drop one token at the head or the tail
 
 
+@dataclass(frozen=True)
+class T2MGPTRecipe(Recipe):
+    """The GPT of a profile: ``model`` (:class:`T2MGPTConfig`; ``n_codes`` and ``text_dim`` are set from the
+    tokenizer and the text encoder), ``train`` (:class:`TrainConfig`), the corruption rate ``tau`` (a float,
+    or None / ``"uniform"`` for U[0, 1] per batch), the share ``train_fraction`` of the training motions, the
+    head/tail ``drop_prob``, the sentence ``encoder`` and how sub-clip captions get their tokens
+    (``subclips``: ``"crop"`` tokenises each sub-clip alone, ``"slice"`` slices the whole motion's tokens as
+    the official code; see :func:`~motionlab.tokenizers.artifacts.tokenize_split`)."""
+
+    model: T2MGPTConfig = field(default_factory=T2MGPTConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=300000, lr=1e-4, batch_size=128, betas=(0.5, 0.9), weight_decay=1e-6, weight_decay_on="all",
+        schedule="step", milestones=(150000,), gamma=0.05))
+    tau: float | None = 0.5
+    train_fraction: float = 1.0
+    drop_prob: float = DROP_PROB
+    encoder: str = "minilm"
+    subclips: str = "crop"
+
+    def __post_init__(self):
+        object.__setattr__(self, "tau", resolve_tau(self.tau))
+        if not 0.0 < float(self.train_fraction) <= 1.0:
+            raise InputError(f"T2MGPTRecipe.train_fraction={self.train_fraction}: expected a fraction in (0, 1]")
+
+
 # ------------------------------------------------------------------------------------------- corruption
-def resolve_tau(tau, profile=None) -> float | None:
+def resolve_tau(tau) -> float | None:
     """Normalise a corruption setting: a float in [0, 1] (fixed τ) or None (τ ~ U[0, 1] per batch).
 
-    Accepts floats, None, ``"uniform"`` / ``"U[0,1]"`` (both mean None) and ``"profile"`` (the profile's
-    ``gpt.tau``).
+    Accepts floats, None and ``"uniform"`` / ``"U[0,1]"`` (both mean None).
     """
     if isinstance(tau, str):
         key = tau.strip().lower().replace(" ", "")
-        if key == "profile":
-            if profile is None:
-                raise InputError("tau='profile' needs a profile")
-            from motionlab.profiles import get_profile
-
-            return resolve_tau(get_profile(profile).gpt.tau)
         if key in ("uniform", "u[0,1]", "u(0,1)"):
             return None
         try:
             tau = float(key)
         except ValueError:
-            raise InputError(f"tau={tau!r}: expected a number in [0, 1], 'uniform' or 'profile'") from None
+            raise InputError(f"tau={tau!r}: expected a number in [0, 1] or 'uniform'") from None
     if tau is None:
         return None
     tau = float(tau)
@@ -188,23 +211,6 @@ def gpt_loss(model: T2MGPT, batch: dict) -> dict[str, torch.Tensor]:
     return {**losses, "tau": batch["tau"]}
 
 
-def train_config_from_profile(profile, steps: int | None = None, seed: int = 0, **overrides):
-    """The GPT's :class:`~motionlab.training.TrainConfig` from ``profile.gpt`` (``paper``: AdamW lr 1e-4,
-    β (0.5, 0.9), weight decay 1e-6 on every parameter, batch 128, 300k steps, lr x0.05 at 150k, no warm-up).
-    ``steps`` shortens a run (ablations); milestones are scaled with it."""
-    from motionlab.profiles import get_profile
-    from motionlab.training import TrainConfig
-
-    g = get_profile(profile).gpt
-    n = int(steps or g.steps)
-    milestones = tuple(int(round(m * n / g.steps)) for m in g.milestones if round(m * n / g.steps) < n)
-    values = dict(steps=n, lr=g.lr, batch_size=g.batch_size, betas=tuple(g.betas), weight_decay=g.weight_decay,
-                  weight_decay_on="all", schedule="step" if milestones else "constant", milestones=milestones,
-                  gamma=g.gamma, seed=seed, log_every=max(1, n // 20))
-    values.update(overrides)
-    return TrainConfig(**values)
-
-
 # ------------------------------------------------------------------------------------ validation
 def validation_loss(model: T2MGPT, dataset: GPTTokenSet, batch_size: int = 128, limit: int = 1024
                     ) -> dict[str, float]:
@@ -247,134 +253,108 @@ def fraction_indices(n: int, fraction: float, seed: int) -> np.ndarray:
     return np.sort(rng(seed, "train-fraction").permutation(n)[:keep])
 
 
-def t2m_gpt_spec(data: str = "synth", profile="auto", seed: int = 0, *, tau="profile", train_fraction: float = 1.0,
-                 ablation: bool = False, steps: int | None = None, encoder: str = "minilm", tokenizer_seed: int = 0,
-                 progress: bool | None = None, build_data: bool = True) -> dict:
-    """Everything that identifies one T2M-GPT run, computed without training anything.
-
-    Returns ``{"profile", "data_dir", "model", "train", "tau", "key"}``; ``key`` is the artifact-cache key
-    (model and optimiser settings, τ, data fraction, seed, text encoder, and the tokenizer's own key).
-    """
-    from motionlab.data.paths import dataset_label, resolve_dataset
-    from motionlab.profiles import get_profile
-    from motionlab.text.encoders import get_text_encoder
-    from motionlab.tokenizers.train import cache_key, tokenizer_configs
-
-    prof = get_profile(profile)
-    tau_v = resolve_tau(tau, prof)
-    if not 0.0 < float(train_fraction) <= 1.0:
-        raise InputError(f"train_fraction={train_fraction}: expected a fraction in (0, 1]")
-    n_steps = steps or (prof.gpt.ablation_steps if ablation else None) or prof.gpt.steps
-    data_dir = resolve_dataset(data, prof, build=build_data)
-    input_dim = int(np.load(data_dir / "Mean.npy", allow_pickle=False).shape[-1])
-    vq_cfg, vq_train, window = tokenizer_configs(prof, input_dim, seed=tokenizer_seed)
-    text_enc = get_text_encoder(encoder)
-    model_cfg = T2MGPTConfig.from_profile(prof, n_codes=vq_cfg.n_codes, text_dim=text_enc.dim)
-    train_cfg = train_config_from_profile(prof, steps=n_steps, seed=seed, progress=progress)
-    cosmetic = {"progress", "log_every", "eval_every", "checkpoint_every"}
-    key = {
-        "gpt": model_cfg, "train": {k: v for k, v in vars(train_cfg).items() if k not in cosmetic},
-        "tau": tau_label(tau_v), "train_fraction": float(train_fraction), "seed": int(seed),
-        "encoder": text_enc.name, "drop_prob": DROP_PROB,
-        "tokenizer": cache_key(vq_cfg, vq_train, window), "tokenizer_seed": int(tokenizer_seed),
-    }
-    return {"profile": prof, "data_dir": data_dir, "data_label": dataset_label(data, data_dir), "model": model_cfg,
-            "train": train_cfg, "tau": tau_v, "key": key}
-
-
-def t2m_gpt_is_cached(data: str = "synth", profile="auto", seed: int = 0, **options) -> bool:
+def t2m_gpt_is_cached(data_dir: str | Path, recipe: T2MGPTRecipe, tokenizer) -> bool:
     """Whether :func:`get_t2m_gpt` with these arguments would load instead of train."""
+    from motionlab.data.paths import dataset_label
     from motionlab.runtime import artifact_dir
 
-    try:
-        spec = t2m_gpt_spec(data, profile, seed, build_data=False, **options)
-    except FileNotFoundError:
+    if not (Path(data_dir) / "Mean.npy").is_file():
         return False
-    folder = artifact_dir("t2m_gpt", spec["profile"].name, spec["data_label"], spec["key"])
-    return (folder / "COMPLETE.json").exists()
+    tokenizer = tokenizer.for_data(data_dir)
+    key = _key(_bind(recipe, tokenizer), tokenizer)
+    return (artifact_dir("t2m_gpt", dataset_label(data_dir), key) / "COMPLETE.json").exists()
 
 
-def get_t2m_gpt(
-    data: str = "synth",
-    profile="auto",
-    device="auto",
-    seed: int = 0,
-    *,
-    tau="profile",
-    train_fraction: float = 1.0,
-    ablation: bool = False,
-    steps: int | None = None,
-    encoder: str = "minilm",
-    tokenizer_seed: int = 0,
-    retrain: bool = False,
-    verbose: bool = True,
-    progress: bool | None = None,
-) -> T2MGPTPipeline:
-    """The trained T2M-GPT of a profile on a dataset, as a ready :class:`T2MGPTPipeline` (cached).
+def _bind(recipe: T2MGPTRecipe, tokenizer) -> T2MGPTRecipe:
+    """The recipe with the sizes it takes from its inputs: the tokenizer's codebook, the encoder's width."""
+    from motionlab.text.encoders import get_text_encoder
 
-    ``tau``: corruption (float, ``"uniform"`` for U[0, 1] per batch, or ``"profile"``); ``train_fraction``:
-    share of the training motions (nested subsets per ``seed``); ``ablation=True`` trains
-    ``profile.gpt.ablation_steps`` steps (the chapter's sweeps), ``steps`` any other count.  The tokenizer
-    (``tokenizer_seed``) comes from its own cache (trained first if missing).  Each distinct setting is
-    trained once (``runtime.load_or_train``) and then loaded.
+    return recipe.replace(n_codes=tokenizer.model.n_codes, text_dim=get_text_encoder(recipe.encoder).dim)
+
+
+def _key(recipe: T2MGPTRecipe, tokenizer) -> dict:
+    return {"gpt": recipe.key(), "tokenizer": tokenizer.key()}
+
+
+def get_t2m_gpt(data_dir: str | Path, recipe: T2MGPTRecipe, tokenizer, device="auto", *, evaluator=None,
+                retrain: bool = False, verbose: bool = True) -> T2MGPTPipeline:
+    """The trained T2M-GPT of a recipe on a dataset folder, as a ready :class:`T2MGPTPipeline` (cached).
+
+    ``recipe``: a profile's ``gpt`` or a variant (``profile.gpt.for_ablation().replace(tau=0.0, seed=1)``);
+    ``tokenizer``: the :class:`~motionlab.tokenizers.train.TokenizerRecipe` whose tokens it learns (a
+    profile's ``tokenizer``), loaded from its own cache (trained first if missing).  Each distinct pair of
+    recipes is trained once (``runtime.load_or_train``) and then loaded.  ``evaluator`` (the profile's) is
+    needed only to train recipes that select their weights by validation FID (``best_metric="val_fid"``:
+    ``full`` and ``paper``, as the official ``net_best_fid``).
     """
     from motionlab import checkpoints
+    from motionlab.data.paths import dataset_label
     from motionlab.runtime import load_or_train, resolve_device
     from motionlab.tokenizers.artifacts import tokenize_split
-    from motionlab.tokenizers.train import cache_key, get_tokenizer_run
+    from motionlab.tokenizers.train import get_tokenizer_run, needs_evaluator
     from motionlab.training import train
 
-    spec = t2m_gpt_spec(data, profile, seed, tau=tau, train_fraction=train_fraction, ablation=ablation,
-                        steps=steps, encoder=encoder, tokenizer_seed=tokenizer_seed, progress=progress)
-    prof, model_cfg, train_cfg, tau_v, key = (spec[k] for k in ("profile", "model", "train", "tau", "key"))
-    dev = resolve_device(device)
-    run = get_tokenizer_run(data, prof, dev, tokenizer_seed)
-    vq = run.model
-    if _to_json(cache_key(run.config, run.train_config, run.window)) != _to_json(key["tokenizer"]):
-        raise InputError("the cached tokenizer does not match the profile's tokenizer settings")
+    data_dir, dev = Path(data_dir), resolve_device(device)
+    if needs_evaluator(recipe) and evaluator is None and not t2m_gpt_is_cached(data_dir, recipe, tokenizer):
+        raise InputError("this GPT recipe selects its weights by validation FID (best_metric='val_fid'): pass "
+                         "evaluator=get_evaluator(data_dir, profile.evaluator)")
+    tokenizer = tokenizer.for_data(data_dir)
+    run = get_tokenizer_run(data_dir, tokenizer, dev, evaluator=evaluator)
+    recipe = _bind(recipe, tokenizer)
+    model_cfg, train_cfg, seed = recipe.model, recipe.train, recipe.train.seed
+    tokenizer_seed = run.recipe.train.seed
 
     def build(work):
         say = print if verbose else (lambda *_: None)
-        train_split = tokenize_split(data, prof, dev, "train", seed=tokenizer_seed)
-        val_split = tokenize_split(data, prof, dev, "val", seed=tokenizer_seed)
-        train_emb = _caption_features(train_split, encoder, dev, progress=say)
-        val_emb = _caption_features(val_split, encoder, dev, progress=say)
-        keep = fraction_indices(len(train_split), train_fraction, seed)
-        train_set = GPTTokenSet([train_split.tokens[i] for i in keep], [train_emb[i] for i in keep], model_cfg)
+        train_split = tokenize_split(run, data_dir, "train", seed=tokenizer_seed, subclips=recipe.subclips)
+        val_split = tokenize_split(run, data_dir, "val", seed=tokenizer_seed, subclips=recipe.subclips)
+        train_emb = _caption_features(train_split, recipe.encoder, dev, progress=say)
+        val_emb = _caption_features(val_split, recipe.encoder, dev, progress=say)
+        keep = fraction_indices(len(train_split), recipe.train_fraction, seed)
+        train_set = GPTTokenSet([train_split.tokens[i] for i in keep], [train_emb[i] for i in keep], model_cfg,
+                                recipe.drop_prob)
         val_set = GPTTokenSet(val_split.tokens, val_emb, model_cfg)
-        say(f"[t2m-gpt] {len(train_set)} training motions ({train_fraction:.0%}), tau={tau_label(tau_v)}, "
-            f"{train_cfg.steps} steps, seed {seed}")
+        say(f"[t2m-gpt] {len(train_set)} training motions ({recipe.train_fraction:.0%}), "
+            f"tau={tau_label(recipe.tau)}, {train_cfg.steps} steps, seed {seed}")
         torch.manual_seed(seed)
         model = T2MGPT(model_cfg)
-        cfg = train_cfg if train_cfg.eval_every else _with_eval(train_cfg)
-        result = train(model, GPTBatches(train_set, cfg.batch_size, tau_v, seed=seed), gpt_loss, cfg, device=dev,
-                       eval_fn=lambda m, step: validation_loss(m, val_set))
-        info = {"tau": tau_label(tau_v), "train_fraction": float(train_fraction), "n_train": len(train_set),
-                "steps": train_cfg.steps, "seed": seed, "seconds": round(result.seconds, 2),
-                "history": result.history, "evals": result.evals, "encoder": encoder, "data": str(data),
-                "profile": prof.name}
+        cfg = train_cfg if train_cfg.eval_every else replace(train_cfg, eval_every=max(1, train_cfg.steps // 10))
+        eval_fn = lambda m, step: validation_loss(m, val_set)  # noqa: E731
+        if needs_evaluator(recipe):
+            eval_fn = _with_val_fid(eval_fn, data_dir, evaluator, run.model, recipe.encoder, seed)
+        result = train(model, GPTBatches(train_set, cfg.batch_size, recipe.tau, seed=seed), gpt_loss, cfg,
+                       device=dev, eval_fn=eval_fn)
+        info = {"tau": tau_label(recipe.tau), "train_fraction": float(recipe.train_fraction),
+                "n_train": len(train_set), "steps": train_cfg.steps, "seed": seed,
+                "seconds": round(result.seconds, 2), "history": result.history, "evals": result.evals,
+                "encoder": recipe.encoder, "data": data_dir.name}
         checkpoints.save_model(model, work, info)
-        return _pipeline(model.eval(), vq, encoder, seed, info)
+        return _pipeline(model.eval(), run.model, recipe.encoder, seed, info)
 
     def load(folder):
         model = checkpoints.load_model(T2MGPT, folder, dev)
-        return _pipeline(model, vq, encoder, seed, checkpoints.load_extra(folder))
+        return _pipeline(model, run.model, recipe.encoder, seed, checkpoints.load_extra(folder))
 
-    return load_or_train("t2m_gpt", prof.name, spec["data_label"], key, build, load, retrain=retrain,
-                         verbose=verbose)
-
-
-def _to_json(value):
-    """Plain JSON values of a (nested) config, for comparisons."""
-    from motionlab.runtime import to_jsonable
-
-    return to_jsonable(value)
+    return load_or_train("t2m_gpt", dataset_label(data_dir), _key(recipe, tokenizer), build, load,
+                         retrain=retrain, verbose=verbose)
 
 
-def _with_eval(cfg):
-    from dataclasses import replace
+def _with_val_fid(eval_fn, data_dir: Path, evaluator, vq, encoder: str, seed: int):
+    """``eval_fn`` plus ``val_fid``: the FID of motions generated for validation captions (first caption of
+    each motion, the model's own lengths, a fixed sampling seed) against those motions."""
+    from motionlab.data.folders import MotionFolder
+    from motionlab.tokenizers.train import VAL_FID, VAL_FID_MOTIONS, validation_fid
 
-    return replace(cfg, eval_every=max(1, cfg.steps // 10))
+    val = MotionFolder(data_dir).load_split("val", warn=False)
+    picks = np.linspace(0, len(val.features) - 1, min(VAL_FID_MOTIONS, len(val.features))).round().astype(int)
+    motions = [val.features[i] for i in picks]
+    captions = [val.captions[i][0].text for i in picks]
+
+    def with_fid(model: T2MGPT, step: int) -> dict[str, float]:
+        pipeline = _pipeline(model, vq, encoder, seed, {})
+        return {**eval_fn(model, step), VAL_FID: validation_fid(evaluator, motions, lambda _: pipeline(captions))}
+
+    return with_fid
 
 
 def _pipeline(model: T2MGPT, vq, encoder: str, seed: int, info: dict) -> T2MGPTPipeline:

@@ -56,9 +56,9 @@ def check_profile_rule(rule: Callable[[str | None, str | None, bool], str]) -> b
 
 def _stage_steps(profile: Profile) -> dict[str, int]:
     return {
-        "evaluator": profile.evaluator.movement_steps + profile.evaluator.matching_steps,
-        "tokenizer": profile.tokenizer.steps,
-        "gpt": profile.gpt.steps,
+        "evaluator": profile.evaluator.movement.steps + profile.evaluator.train.steps,
+        "tokenizer": profile.tokenizer.train.steps,
+        "gpt": profile.gpt.train.steps,
     }
 
 
@@ -86,7 +86,7 @@ def check_budget_ratio(ratio: Callable[[Profile, Profile], dict]) -> bool:
             except (TypeError, ValueError):
                 close = False
             if not close:
-                hint = ("the evaluator trains in two phases: add movement_steps and matching_steps"
+                hint = ("the evaluator trains in two phases: add evaluator.movement.steps and evaluator.train.steps"
                         if stage == "evaluator" else "divide the big profile's steps by the small one's")
                 fail(_EXERCISE_RATIO, f"ratio({small.name}, {big.name})[{stage!r}] = {got[stage]!r}, "
                                       f"expected {value:g}", hint=hint)

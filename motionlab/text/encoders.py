@@ -51,10 +51,12 @@ def check_prompts(
     """Validate prompts and return them stripped of surrounding whitespace.
 
     An empty (or whitespace-only) prompt, or one that is not a string, raises :class:`InputError`.  When
-    ``encoder`` is given, prompts longer than its ``max_tokens`` word pieces (MiniLM: 256, CLIP: 77, both
-    counting the start/end markers) either raise (``overlong="error"``) or are truncated by the encoder with a
-    :class:`PromptTruncationWarning` (``overlong="warn"``, the default: the encoder reads the first
-    ``max_tokens`` pieces, exactly as CLIP's ``truncate=True`` does in the official code).
+    ``encoder`` is given, a prompt in which the encoder recognises no word piece at all (only emoji, say:
+    every piece reads as "unknown") is just as empty and raises too; prompts longer than its ``max_tokens``
+    word pieces (MiniLM: 256, CLIP: 77, both counting the start/end markers) either raise
+    (``overlong="error"``) or are truncated by the encoder with a :class:`PromptTruncationWarning`
+    (``overlong="warn"``, the default: the encoder reads the first ``max_tokens`` pieces, exactly as CLIP's
+    ``truncate=True`` does in the official code).
     """
     if isinstance(texts, str):
         raise InputError(f"prompts must be a list of strings, got one string {texts[:40]!r}: wrap it in a list")
@@ -69,6 +71,7 @@ def check_prompts(
             raise InputError(f"prompt {i} is empty: expected a sentence such as 'a person walks forward'")
         out.append(text)
     if encoder is not None and out:
+        _refuse_unknown_only(out, encoder)
         counts = encoder.count_tokens(out)
         long = [(i, n) for i, n in enumerate(counts) if n > encoder.max_tokens]
         if long:
@@ -80,6 +83,19 @@ def check_prompts(
             warnings.warn(f"{what}; only the first {encoder.max_tokens} are read", PromptTruncationWarning,
                           stacklevel=_caller_stacklevel())
     return out
+
+
+def _refuse_unknown_only(texts: list[str], encoder: "TextEncoder") -> None:
+    """A prompt the encoder reads as nothing but unknown pieces would condition on an empty sentence."""
+    known = encoder.count_known_pieces(texts)
+    if known is None:  # this encoder cannot tell (a byte-level BPE knows every input)
+        return
+    empty = [i for i, n in enumerate(known) if n == 0]
+    if empty:
+        i = empty[0]
+        raise InputError(f"prompt {i} ({texts[i][:40]!r}) has no word the {encoder.name} encoder knows (every piece "
+                         "reads as unknown, e.g. only emoji or symbols): expected a sentence such as "
+                         "'a person walks forward'")
 
 
 def _caller_stacklevel() -> int:
@@ -137,6 +153,11 @@ class TextEncoder(ABC):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """The number of word pieces each text becomes, start/end markers included (before truncation)."""
 
+    def count_known_pieces(self, texts: Sequence[str]) -> list[int] | None:
+        """How many word pieces of each text the encoder recognises (markers and "unknown" pieces not
+        counted), or None when the encoder cannot tell."""
+        return None
+
     def encode(self, texts: Sequence[str], batch_size: int = 256, overlong: str = "warn") -> torch.Tensor:
         """Sentence features ``(N, dim)`` float32 on the CPU; prompts are validated by :func:`check_prompts`."""
         texts = check_prompts(texts, encoder=self, overlong=overlong)
@@ -187,6 +208,12 @@ class MiniLMEncoder(TextEncoder):
         tokenizer = self.load().tokenizer
         ids = tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         return [len(x) for x in ids]
+
+    def count_known_pieces(self, texts: Sequence[str]) -> list[int]:
+        tokenizer = self.load().tokenizer
+        ids = tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        special = set(tokenizer.all_special_ids)  # [UNK] is one of them
+        return [sum(1 for t in x if t not in special) for x in ids]
 
 
 class ClipEncoder(TextEncoder):
@@ -323,10 +350,18 @@ class _EmbeddingStore:
         for shard in sorted(self.folder.glob("shard-*.npz")):
             if shard.name in self._seen:
                 continue
-            with np.load(shard, allow_pickle=False) as z:
-                keys, emb = z["keys"], z["emb"]
+            try:
+                with np.load(shard, allow_pickle=False) as z:
+                    keys, emb = z["keys"], z["emb"]
+            except Exception as err:  # truncated or foreign file: ignore it (its captions are encoded again)
+                warnings.warn(f"ignoring unreadable embedding shard {shard} ({type(err).__name__}: {err})")
+                self._seen.add(shard.name)
+                continue
             if emb.ndim != 2 or emb.shape[1] != self.dim or len(keys) != len(emb):
                 warnings.warn(f"ignoring embedding shard {shard}: shape {emb.shape} does not match dim {self.dim}")
+            elif not np.isfinite(emb).all():  # a corrupt shard: its captions are encoded again
+                warnings.warn(f"ignoring embedding shard {shard}: {int((~np.isfinite(emb)).any(axis=1).sum())} of "
+                              f"{len(emb)} rows hold NaN or infinite values")
             else:
                 self._rows.update(zip(keys.tolist(), emb))
             self._seen.add(shard.name)

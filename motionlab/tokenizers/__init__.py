@@ -1,6 +1,7 @@
 """Motion tokenizers: vector quantizers and T2M-GPT's convolutional VQ-VAE (chapters 3 and 4).
 
-* :mod:`~motionlab.tokenizers.quantizers` -- :class:`VectorQuantizer` (plain / EMA / reset / EMA + reset).
+* :mod:`~motionlab.tokenizers.quantizers` -- :class:`VectorQuantizer` (plain / EMA / reset / EMA + reset,
+  plus plain + running-count reset).
 * :mod:`~motionlab.tokenizers.vqvae` -- :class:`VQVAEConfig`, :class:`VQVAE` (encode / decode / forward).
 * :mod:`~motionlab.tokenizers.train` -- training, and the cached :func:`get_tokenizer` later chapters use.
 * :mod:`~motionlab.tokenizers.artifacts` -- token ids of whole splits (:func:`tokenize_split`),
@@ -12,16 +13,18 @@ from motionlab.tokenizers.artifacts import (
     TokenizedSplit,
     decode_tokens,
     evaluate_reconstruction,
+    evaluate_reconstruction_official,
     reconstruct_motions,
     tokenize_motions,
     tokenize_split,
 )
 from motionlab.tokenizers.quantizers import QuantizerOutput, VectorQuantizer
-from motionlab.tokenizers.train import TokenizerRun, get_tokenizer, get_tokenizer_run, tokenizer_configs
+from motionlab.tokenizers.train import TokenizerRecipe, TokenizerRun, get_tokenizer, get_tokenizer_run
 from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig, crop_to_unit
 
 __all__ = [
-    "VQVAE", "VQVAEConfig", "VectorQuantizer", "QuantizerOutput", "TokenizerRun", "TokenizedSplit",
-    "crop_to_unit", "decode_tokens", "evaluate_reconstruction", "get_tokenizer", "get_tokenizer_run",
-    "reconstruct_motions", "tokenize_motions", "tokenize_split", "tokenizer_configs",
+    "VQVAE", "VQVAEConfig", "VectorQuantizer", "QuantizerOutput", "TokenizerRecipe", "TokenizerRun", "TokenizedSplit",
+    "crop_to_unit", "decode_tokens", "evaluate_reconstruction",
+    "evaluate_reconstruction_official", "get_tokenizer", "get_tokenizer_run",
+    "reconstruct_motions", "tokenize_motions", "tokenize_split",
 ]

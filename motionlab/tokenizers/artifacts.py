@@ -5,7 +5,9 @@
   5-8 read those id arrays.  ``tokenize_split`` caches them per (tokenizer, split, seed).
 * :func:`reconstruct_motions` -- encode + decode raw motions (cropped to a multiple of 4 frames).
 * :func:`evaluate_reconstruction` -- MPJPE (mm, pelvis-aligned joints from the RIC slice), reconstruction
-  FID with the evaluator, codebook usage and perplexity over a split.
+  FID with the evaluator, codebook usage and perplexity over a split (whole motions, one pass).
+* :func:`evaluate_reconstruction_official` -- the reconstruction row as T2M-GPT's ``VQ_eval.py`` measures
+  it (the evaluation loader's random crops, batches of 32 without the last partial one, 20 repeats).
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ import numpy as np
 import torch
 
 from motionlab.errors import InputError
-from motionlab.profiles import Profile, get_profile
-from motionlab.runtime import load_or_train, resolve_device, rng as make_rng
+from motionlab.runtime import load_or_train, rng as make_rng
 from motionlab.tokenizers.vqvae import VQVAE, crop_to_unit
 
 BATCH = 64  # motions per forward pass when tokenising or reconstructing
@@ -129,6 +130,53 @@ def evaluate_reconstruction(model: VQVAE, features: Sequence[np.ndarray], evalua
     return out
 
 
+def evaluate_reconstruction_official(model: VQVAE, split: Any, evaluator: Any, *, replications: int = 20,
+                                     batch_size: int = 32, seed: int = 0, ground_truth: Any = None):
+    """The reconstruction metrics of T2M-GPT's ``VQ_eval.py`` (FID 0.070 in the paper).
+
+    Each of ``replications`` repeats is one pass of the official evaluation loader over ``split`` (anything
+    with ``.features`` and ``.captions``): the motions shuffled, the last incomplete batch of ``batch_size``
+    dropped, one random caption and the loader's random crop per motion (a multiple of 4 frames, one token
+    shorter with probability 1/3, at a random start).  The VQ-VAE reconstructs each crop; FID compares the
+    reconstructions with the same crops, and R-precision (per batch), MM-Dist and Diversity are measured
+    for both.  Returns a :class:`~motionlab.evaluation.protocol.ProtocolResult` with rows "ground truth"
+    (FID "–") and "reconstruction", mean ± 1.96 std/sqrt(N) over the repeats.  ``ground_truth``: a bank from
+    :func:`~motionlab.evaluation.protocol.build_ground_truth` on the same split and evaluator.
+    """
+    import pandas as pd
+
+    from motionlab.evaluation import metrics as M
+    from motionlab.evaluation.protocol import (
+        FID_METHOD, GT_NAME, ProtocolOptions, ProtocolResult, build_ground_truth,
+    )
+
+    features, captions = list(split.features), list(split.captions)
+    bank = ground_truth if ground_truth is not None else build_ground_truth(evaluator, features, captions)
+    n_used = (bank.n_motions // batch_size) * batch_size  # drop_last
+    if n_used == 0:
+        raise InputError(f"the split has {bank.n_motions} motions, fewer than one batch of {batch_size}")
+    # the VQ-VAE is deterministic in eval mode: reconstruct every crop the loader can draw once, up front
+    owner = np.repeat(np.arange(bank.n_motions), np.diff(bank.crop_offsets))  # (K,) motion of each crop
+    windows = [np.asarray(features[i][s:s + n]) for i, s, n in zip(owner, bank.crop_start, bank.crop_length)]
+    recon_emb = evaluator.embed_motions(reconstruct_motions(model, windows)[0])  # (K, d)
+    pairs = 300 if n_used > 300 else min(100, n_used)  # the official diversity rule
+    rows = []
+    for r in range(replications):
+        rng = make_rng(seed, "vq_eval", r)
+        a = bank.draw_pass(rng, n_used)  # order, caption and crop of each motion
+        text, real = bank.text_emb[a["captions"]], bank.crop_emb[a["crops"]]  # (n_used, d)
+        for name, emb in ((GT_NAME, real), ("reconstruction", recon_emb[a["crops"]])):
+            top = M.r_precision(text, emb, 3, batch_size)
+            fid = float("nan") if name == GT_NAME else M.fid(emb, real, method=FID_METHOD)
+            values = {"top1": top[0], "top2": top[1], "top3": top[2], "fid": fid,
+                      "mm_dist": M.matching_score(text, emb), "diversity": M.diversity(emb, pairs, rng)}
+            rows += [(name, r, k, float(v)) for k, v in values.items()]
+    options = ProtocolOptions(replications=replications, batch_size=batch_size, diversity_pairs=pairs,
+                              multimodality=False, description="T2M-GPT VQ_eval.py: VQ-VAE reconstruction")
+    return ProtocolResult(pd.DataFrame(rows, columns=["model", "replication", "metric", "value"]), options,
+                          n_motions=n_used)
+
+
 # --------------------------------------------------------------------------------- cached tokens
 @dataclass
 class TokenizedSplit:
@@ -191,36 +239,68 @@ def _caption_from(d: dict) -> Any:
                    end=d.get("end", 0.0))
 
 
-def tokenize_split(data: str | Path = "synth", profile: str | Profile = "auto", device: str | torch.device = "auto",
-                   split: str = "train", seed: int = 0, *, crop: str = "random", **overrides) -> TokenizedSplit:
-    """Token ids of every motion of ``split`` with the profile's cached tokenizer (cached too).
+SUBCLIP_MODES = ("crop", "slice")
 
-    Each motion is cropped to a multiple of 4 frames at a random offset drawn from ``(seed, split)``
-    (``crop="random"``, as T2M-GPT) or from its first frame (``crop="start"``).  ``overrides`` select a
-    tokenizer variant exactly as in :func:`~motionlab.tokenizers.train.get_tokenizer_run`.
+
+def tokenize_split(run, data_dir: str | Path, split: str = "train", seed: int = 0, *,
+                   crop: str = "random", subclips: str = "crop") -> TokenizedSplit:
+    """Token ids of every motion of ``split`` of ``data_dir`` with a trained tokenizer run (cached).
+
+    ``run`` is a :class:`~motionlab.tokenizers.train.TokenizerRun` (``get_tokenizer_run``).  Each motion is
+    cropped to a multiple of 4 frames at a random offset drawn from ``(seed, split)`` (``crop="random"``, as
+    T2M-GPT) or from its first frame (``crop="start"``).  Sub-clip captions (``#start#end``) are handled by
+    ``subclips``: ``"crop"`` tokenises each sub-clip's frames on their own; ``"slice"`` (the official
+    T2M-GPT rule) tokenises the whole motion once from its first frame and gives each sub-clip the tokens
+    ``[start // 4, end // 4)`` of it, dropping (and counting) sub-clips that get no token.
     """
     from motionlab.data.folders import MotionFolder
-    from motionlab.data.paths import dataset_label, resolve_dataset
-    from motionlab.tokenizers.train import cache_key, get_tokenizer_run
+    from motionlab.data.paths import dataset_label
 
-    prof = get_profile(profile)
-    dev = resolve_device(device)
-    run = get_tokenizer_run(data, prof, dev, seed, **overrides)
-    model = run.model
-    data_dir = resolve_dataset(data, prof)
-    key = {"tokenizer": cache_key(run.config, run.train_config, run.window), "split": split, "crop": crop,
-           "seed": seed}
+    if subclips not in SUBCLIP_MODES:
+        raise InputError(f"subclips={subclips!r}: expected one of {', '.join(SUBCLIP_MODES)}")
+    model, data_dir = run.model, Path(data_dir)
+    key = {"tokenizer": run.recipe.key(), "split": split, "crop": crop, "seed": int(seed), "subclips": subclips}
 
     def build(work: Path) -> TokenizedSplit:
-        motions = MotionFolder(data_dir).load_split(split)
-        lengths = [f.shape[0] for f in motions.features]
-        offsets = crop_offsets(lengths, model.config.unit, crop, make_rng(seed, "tokenize", split))
-        tokens = tokenize_motions(model, motions.features, offsets)
+        folder = MotionFolder(data_dir)
+        motions = folder.load_split(split)
+        if subclips == "slice":
+            keep, tokens, offsets = _slice_subclips(model, folder, motions)
+            motions = motions.subset(keep)
+        else:
+            lengths = [f.shape[0] for f in motions.features]
+            offsets = crop_offsets(lengths, model.config.unit, crop, make_rng(seed, "tokenize", split))
+            tokens = tokenize_motions(model, motions.features, offsets)
         result = TokenizedSplit(list(motions.names), tokens, offsets, list(motions.captions),
                                 model.config.n_codes, model.config.unit, list(motions.sources),
                                 [tuple(map(int, s)) for s in motions.spans])
         result.save(work)
         return result
 
-    return load_or_train("tokens", prof.name, dataset_label(data, data_dir), key, train_fn=build,
-                         load_fn=TokenizedSplit.load)
+    return load_or_train("tokens", dataset_label(data_dir), key, train_fn=build, load_fn=TokenizedSplit.load)
+
+
+def _slice_subclips(model: VQVAE, folder, motions) -> tuple[list[int], list[np.ndarray], np.ndarray]:
+    """The official sub-clip rule: tokens of each whole source motion, sliced per entry by its frame span.
+
+    Returns the indices of the entries kept, their token ids and their offsets (first token's frame minus
+    the span's first frame, <= 0).  Entries whose span holds no whole token are dropped with a warning.
+    """
+    import warnings
+
+    from motionlab.data.folders import DatasetWarning
+
+    unit, whole = model.config.unit, {}
+    keep, tokens, offsets = [], [], []
+    for i, (source, (start, end)) in enumerate(zip(motions.sources, motions.spans)):
+        if source not in whole:
+            whole[source] = tokenize_motions(model, [folder.load_features(source)])[0]  # (T // unit,)
+        ids = whole[source][start // unit:end // unit]
+        if len(ids):
+            keep.append(i)
+            tokens.append(ids)
+            offsets.append((start // unit) * unit - start)
+    if len(keep) < len(motions.names):
+        warnings.warn(f"{len(motions.names) - len(keep)} sub-clip(s) shorter than one token were dropped",
+                      DatasetWarning, stacklevel=3)
+    return keep, tokens, np.asarray(offsets, dtype=np.int64)

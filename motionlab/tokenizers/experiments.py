@@ -1,8 +1,8 @@
 """Ablation sweeps of chapters 3 and 4: train (cached) tokenizer variants over seeds, evaluate, summarise.
 
-A variant is a name and a dict of overrides (``{"L2": {"recon_loss": "l2"}}``); every (variant, seed)
-pair is one cached run of :func:`~motionlab.tokenizers.train.get_tokenizer_run`, so a chapter that re-runs
-only loads them.  :func:`evaluate_runs` measures every run on the same motions and :func:`summarize` gives
+A variant is a name and a dict of overrides of a recipe (``{"L2": {"recon_loss": "l2"}}``); every
+(variant, seed) pair is one cached run of :func:`~motionlab.tokenizers.train.get_tokenizer_run`, so a chapter
+that re-runs only loads them.  :func:`evaluate_runs` measures every run on the same motions and :func:`summarize` gives
 mean and spread per variant.
 """
 
@@ -14,21 +14,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from motionlab.profiles import Profile, get_profile
 from motionlab.tokenizers.artifacts import TokenizedSplit, evaluate_reconstruction
-from motionlab.tokenizers.train import TokenizerRun, get_tokenizer_run
+from motionlab.tokenizers.train import TokenizerRecipe, TokenizerRun, get_tokenizer_run
 
 
-def run_variants(data: Any, profile: str | Profile, device: str | torch.device, variants: Mapping[str, dict],
-                 seeds: Sequence[int], *, ablation: bool = True) -> dict[tuple[str, int], TokenizerRun]:
-    """Train (or load) every variant for every training seed; prints one summary line instead of the
-    training logs."""
-    prof = get_profile(profile)
+def run_variants(data_dir: Any, recipe: TokenizerRecipe, device: str | torch.device, variants: Mapping[str, dict],
+                 seeds: Sequence[int]) -> dict[tuple[str, int], TokenizerRun]:
+    """Train (or load) ``recipe.replace(**overrides, seed=seed)`` for every variant and training seed; prints
+    one summary line instead of the training logs.  Pass ``profile.tokenizer.for_ablation()`` for the
+    chapters' cheaper sweep model."""
     runs = {}
     for name, overrides in variants.items():
         for seed in seeds:
-            runs[(name, int(seed))] = get_tokenizer_run(data, prof, device, int(seed), ablation=ablation,
-                                                        quiet=True, **overrides)
+            runs[(name, int(seed))] = get_tokenizer_run(data_dir, recipe.replace(**overrides, seed=int(seed)),
+                                                        device, quiet=True)
     print(f"[motionlab] {len(variants)} variant(s) x {len(seeds)} seed(s) ready")
     return runs
 

@@ -1,22 +1,30 @@
 """Vector quantisation: turning a continuous latent sequence into codebook indices.
 
-One small module, :class:`VectorQuantizer`, with the four codebook-learning rules T2M-GPT compares:
+One small module, :class:`VectorQuantizer`, with the four codebook-learning rules T2M-GPT compares, plus one
+variant of ours:
 
 * ``"plain"``     -- the original VQ-VAE (van den Oord et al. 2017): the codebook is a parameter learned by
   the codebook loss ``||sg[z] - e||^2``; the encoder is pulled towards its codes by the commitment loss
-  ``||z - sg[e]||^2``.
+  ``||z - sg[e]||^2``.  (The official code weights both terms 0.02: ``VQVAEConfig.codebook_weight``.)
 * ``"ema"``       -- the codebook is not learned by gradients: every code is the exponential moving average
   (decay ``mu``) of the encoder outputs assigned to it (counts ``N_k`` and sums ``m_k`` are averaged,
   ``e_k = m_k / N_k``).
-* ``"reset"``     -- plain, plus dead-code reset: a code whose moving-average assignment count falls below
-  ``reset_threshold`` is moved onto a random encoder output of the current batch.
-* ``"ema_reset"`` -- EMA updates plus reset (T2M-GPT's choice, decay 0.99, threshold 1).
+* ``"reset"``     -- T2M-GPT's ``QuantizeReset``: the codebook gets no gradient and no codebook loss; it moves
+  only by resets.  After every training batch each code that batch left unused (raw count ``n_k`` below
+  ``reset_threshold``, i.e. 0 with the official threshold 1; no moving average) is replaced by an encoder
+  output of the batch.
+* ``"ema_reset"`` -- EMA updates plus reset of codes whose moving-average count ``N_k`` falls below
+  ``reset_threshold`` (T2M-GPT's choice, decay 0.99, threshold 1).
+* ``"plain_reset"`` -- ours, not the paper's: plain (codebook loss) plus the reset of ``"ema_reset"``, by the
+  moving-average count.  It is what this package called "reset" before it followed the official code.
 
 In every mode the codebook starts from the first training batch of encoder outputs (tiled with small noise
 when the batch has fewer vectors than codes), assignment is to the nearest code, and gradients pass from the
-quantised vectors to the encoder unchanged (the straight-through estimator).  Under DDP the EMA statistics
-are summed over ranks and random re-initialisations are broadcast from rank 0, so every rank keeps the
-same codebook.
+quantised vectors to the encoder unchanged (the straight-through estimator).  Which batch rows seed the
+codebook and refill dead codes is ``reset_rows``: ``"first"`` takes the first K rows of the (tiled) batch,
+so dead code k gets row k (the official rule, which favours the first motions of a batch); ``"random"``
+(default) takes K rows in random order.  Under DDP the EMA statistics are summed over ranks and
+re-initialisations are broadcast from rank 0, so every rank keeps the same codebook.
 
 The module takes ``(B, T, D)`` (or ``(N, D)``) latents so that a residual quantizer can stack several of
 them: ``quantize(z)`` gives ids without touching the codebook and ``lookup(ids)`` gives vectors back.
@@ -34,7 +42,8 @@ from torch import nn
 
 from motionlab.errors import InputError
 
-MODES = ("plain", "ema", "reset", "ema_reset")
+MODES = ("plain", "ema", "reset", "ema_reset", "plain_reset")
+RESET_ROWS = ("random", "first")  # which batch rows seed / refill codes
 
 
 class QuantizerOutput(NamedTuple):
@@ -42,7 +51,7 @@ class QuantizerOutput(NamedTuple):
 
     quantized: torch.Tensor  # same shape as the input; straight-through: forward = e, backward = identity
     ids: torch.Tensor  # input shape without the last dim, int64 in [0, n_codes)
-    losses: dict  # "commit" always; "codebook" in the gradient-learned modes ("plain", "reset")
+    losses: dict  # "commit" always; "codebook" in the gradient-learned modes ("plain", "plain_reset")
     stats: dict  # "perplexity", "usage", "dead_codes" (detached scalars)
 
 
@@ -102,38 +111,44 @@ class VectorQuantizer(nn.Module):
     Args:
         n_codes: codebook size K.
         dim: code (latent channel) dimension D.
-        mode: ``"plain" | "ema" | "reset" | "ema_reset"`` (see the module docstring).
+        mode: ``"plain" | "ema" | "reset" | "ema_reset" | "plain_reset"`` (see the module docstring).
         decay: EMA decay ``mu`` for counts and sums (0.99 in T2M-GPT).
-        reset_threshold: a code whose moving-average count (assignments per step) is below this is dead.
+        reset_threshold: a code whose count is below this is dead: the moving-average count (assignments per
+            step) in ``"ema_reset"``/``"plain_reset"``, this batch's raw count in ``"reset"``.
         init: ``"data"`` (first batch, as T2M-GPT) or ``"uniform"`` (U(-1/K, 1/K), the original VQ-VAE's).
         sample_temperature: > 0 draws the code by Gumbel-max over ``-distance / temperature`` while training
             (MoMask uses 0.5); 0 is the plain argmin.
+        reset_rows: ``"random"`` or ``"first"`` (official): which rows of the batch seed and refill codes.
         eps: guards divisions by tiny EMA counts.
     """
 
     def __init__(self, n_codes: int, dim: int, mode: str = "ema_reset", decay: float = 0.99,
                  reset_threshold: float = 1.0, init: str = "data", sample_temperature: float = 0.0,
-                 eps: float = 1e-5):
+                 reset_rows: str = "random", eps: float = 1e-5):
         super().__init__()
         if mode not in MODES:
             raise InputError(f"VectorQuantizer mode={mode!r}: expected one of {', '.join(MODES)}")
         if init not in ("data", "uniform"):
             raise InputError(f"VectorQuantizer init={init!r}: expected 'data' or 'uniform'")
+        if reset_rows not in RESET_ROWS:
+            raise InputError(f"VectorQuantizer reset_rows={reset_rows!r}: expected one of {', '.join(RESET_ROWS)}")
         if n_codes < 1 or dim < 1:
             raise InputError(f"VectorQuantizer needs n_codes >= 1 and dim >= 1, got {n_codes} and {dim}")
         if not 0.0 <= decay < 1.0:
             raise InputError(f"VectorQuantizer decay={decay}: expected 0 <= decay < 1")
         self.n_codes, self.dim, self.mode = int(n_codes), int(dim), mode
         self.decay, self.reset_threshold, self.eps = float(decay), float(reset_threshold), float(eps)
-        self.init, self.sample_temperature = init, float(sample_temperature)
+        self.init, self.sample_temperature, self.reset_rows = init, float(sample_temperature), reset_rows
 
         codebook = torch.empty(n_codes, dim).uniform_(-1.0 / n_codes, 1.0 / n_codes)
-        if self.uses_ema:
-            self.register_buffer("codebook", codebook)  # moved by EMA, not by the optimiser
-            self.register_buffer("embed_sum", codebook.clone())  # m_k: EMA of the sum of assigned vectors
-        else:
+        if self.learns_codebook:
             self.codebook = nn.Parameter(codebook)  # moved by the codebook loss
-        # N_k: EMA of how many vectors each code receives per step (drives the reset and the dead-code count)
+        else:
+            self.register_buffer("codebook", codebook)  # moved by EMA / resets, not by the optimiser
+        if self.uses_ema:
+            self.register_buffer("embed_sum", codebook.clone())  # m_k: EMA of the sum of assigned vectors
+        # N_k: EMA of how many vectors each code receives per step (drives the reset and the dead-code count);
+        # in "reset" mode the raw count of the last batch
         self.register_buffer("cluster_size", torch.ones(n_codes))
         self.register_buffer("initialized", torch.tensor(init == "uniform"))
         self._ready = False  # python-side copy of `initialized`: no device sync per step once it is True
@@ -145,7 +160,12 @@ class VectorQuantizer(nn.Module):
 
     @property
     def uses_reset(self) -> bool:
-        return self.mode in ("reset", "ema_reset")
+        return self.mode in ("reset", "ema_reset", "plain_reset")
+
+    @property
+    def learns_codebook(self) -> bool:
+        """Whether the codebook is a parameter trained by the codebook loss."""
+        return self.mode in ("plain", "plain_reset")
 
     def extra_repr(self) -> str:
         return f"n_codes={self.n_codes}, dim={self.dim}, mode={self.mode!r}, decay={self.decay}"
@@ -185,18 +205,21 @@ class VectorQuantizer(nn.Module):
         out = flat.repeat(repeats, 1)  # (repeats * N, D)
         return out + torch.randn_like(out) * (0.01 / math.sqrt(self.dim))
 
-    def _random_codes(self, flat: torch.Tensor) -> torch.Tensor:
-        """K random encoder outputs of this batch (identical on every rank: broadcast from rank 0)."""
+    def _batch_codes(self, flat: torch.Tensor) -> torch.Tensor:
+        """K encoder outputs of this batch, by ``reset_rows`` (identical on every rank: broadcast from rank 0)."""
         pool = self._tile(flat)
-        pick = torch.randperm(pool.shape[0], device=pool.device)[: self.n_codes]
-        out = pool[pick].contiguous()  # (K, D)
+        if self.reset_rows == "first":  # official: code k gets row k
+            out = pool[: self.n_codes].contiguous()  # (K, D)
+        else:
+            pick = torch.randperm(pool.shape[0], device=pool.device)[: self.n_codes]
+            out = pool[pick].contiguous()  # (K, D)
         if _distributed():
             dist.broadcast(out, src=0)
         return out
 
     @torch.no_grad()
     def _init_from(self, flat: torch.Tensor) -> None:
-        codes = self._random_codes(flat)
+        codes = self._batch_codes(flat)
         self.codebook.data.copy_(codes)
         if self.uses_ema:
             self.embed_sum.copy_(codes)  # with N_k = 1, e_k = m_k / N_k starts at the data
@@ -212,7 +235,10 @@ class VectorQuantizer(nn.Module):
             dist.all_reduce(counts)
             if self.uses_ema:
                 dist.all_reduce(sums)
-        ema_update(self.cluster_size, counts, self.decay)  # N_k <- mu N_k + (1 - mu) n_k
+        if self.mode == "reset":
+            self.cluster_size.copy_(counts)  # official QuantizeReset: this batch's raw count, no average
+        else:
+            ema_update(self.cluster_size, counts, self.decay)  # N_k <- mu N_k + (1 - mu) n_k
         if self.uses_ema:
             ema_update(self.embed_sum, sums, self.decay)  # m_k <- mu m_k + (1 - mu) sum_{i: k_i = k} z_i
             alive = self.cluster_size > self.eps  # keep a code unchanged once its count underflows
@@ -220,7 +246,7 @@ class VectorQuantizer(nn.Module):
             self.codebook.copy_(torch.where(alive[:, None], means, self.codebook))
         if self.uses_reset:  # (computed every step rather than asking `dead.any()`: no device sync)
             dead = self.cluster_size < self.reset_threshold  # (K,)
-            fresh = self._random_codes(flat)  # (K, D)
+            fresh = self._batch_codes(flat)  # (K, D)
             self.codebook.data.copy_(torch.where(dead[:, None], fresh, self.codebook.data))
         return counts
 
@@ -244,13 +270,13 @@ class VectorQuantizer(nn.Module):
                 ids = (-d / self.sample_temperature + gumbel).argmax(dim=1)
             else:
                 ids = d.argmin(dim=1)  # (N,) k_i = argmin_k ||z_i - e_k||
-            codes = F.embedding(ids, self.codebook.float())  # (N, D) e_{k_i}; carries grad in plain/reset
+            codes = F.embedding(ids, self.codebook.float())  # (N, D) e_{k_i}; carries grad if learned
             if self.training:  # update after the look-up: this batch is decoded with the codes it was assigned
                 counts = self._update(flat.detach(), ids)
             else:
                 counts = torch.bincount(ids, minlength=self.n_codes).float()
             losses = {"commit": F.mse_loss(flat, codes.detach())}  # ||z - sg[e]||^2 pulls z to its code
-            if not self.uses_ema:
+            if self.learns_codebook:
                 losses["codebook"] = F.mse_loss(codes, flat.detach())  # ||sg[z] - e||^2 pulls e to z
             quantized = straight_through(flat, codes.detach())  # value e, gradient to z unchanged
         stats = {

@@ -1,45 +1,61 @@
 """Training the motion tokenizer, and the cached tokenizer every later chapter starts from.
 
-* :func:`tokenizer_configs` -- the model and optimisation settings of a profile (+ overrides).
+* :class:`TokenizerRecipe` -- what a profile holds for the tokenizer: the :class:`VQVAEConfig`, the
+  :class:`TrainConfig`, the crop window and the overrides of the ablation copy.
 * :func:`train_tokenizer` -- one training run through :func:`motionlab.training.train`: random 64-frame
   windows of the normalised training motions, AdamW, warm-up and step decay, as T2M-GPT.
 * :func:`get_tokenizer_run` / :func:`get_tokenizer` -- the same, cached with
-  :func:`motionlab.runtime.load_or_train`: keyed by the profile, the data and the full configuration, so an
-  ablation variant (``recon_loss="l2"``, ``quantizer="plain"``, ``n_codes=1024`` ...) is just a set of
-  overrides with its own cache entry.
+  :func:`motionlab.runtime.load_or_train` and keyed by the recipe and the dataset's fingerprint, so an
+  ablation variant (``recipe.replace(recon_loss="l2")``, ``quantizer="plain"``, ``n_codes=1024`` ...) is
+  its own cache entry.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from motionlab import checkpoints
 from motionlab.errors import InputError
-from motionlab.profiles import Profile, get_profile
 from motionlab.runtime import artifact_dir, load_or_train, resolve_device, seed_everything
 from motionlab.runtime import rng as make_rng
 from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig
-from motionlab.training import RandomBatches, TrainConfig, TrainResult, train
+from motionlab.training import RandomBatches, Recipe, TrainConfig, TrainResult, train
 
-FEAT_BIAS = 5.0  # root and foot-contact std divided by 5, as the evaluator's statistics (official_facts 6.5)
 VAL_WINDOWS = 128  # validation windows used by the evaluation during training
-EXTRA_KEYS = ("window",)  # overrides that are neither model nor optimiser fields
+VAL_FID_MOTIONS = 256  # validation motions of the best-val-FID selection (official: the whole val split)
+VAL_FID = "val_fid"  # TrainConfig.best_metric that selects the weights by validation FID, as the official code
+
+
+@dataclass(frozen=True)
+class TokenizerRecipe(Recipe):
+    """The tokenizer of a profile: ``model`` (:class:`VQVAEConfig`; ``input_dim`` is set from the dataset),
+    ``train`` (:class:`TrainConfig`), the training crop ``window`` in frames, the feature normalisation
+    ``feat_bias`` and ``cpu_threads`` (torch threads while training on a CPU: small convolutions run faster
+    on one thread than on two whose OpenMP workers sleep between ops)."""
+
+    model: VQVAEConfig = field(default_factory=VQVAEConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=300000, lr=2e-4, batch_size=256))
+    window: int = 64
+    feat_bias: float = 5.0  # root and foot-contact std divided by 5, as the evaluator's statistics
+    cpu_threads: int | None = None
+
+    def for_data(self, data_dir: str | Path) -> "TokenizerRecipe":
+        """The recipe with ``input_dim`` read from the dataset's ``Mean.npy`` (263 HumanML3D, 251 KIT)."""
+        return self.replace(input_dim=feature_dim(data_dir))
 
 
 @dataclass
 class TokenizerRun:
-    """A trained tokenizer with its training record."""
+    """A trained tokenizer with the recipe it was trained with and its training record."""
 
     model: VQVAE
-    train_config: TrainConfig
-    window: int
+    recipe: TokenizerRecipe
     history: list[dict] = field(default_factory=list)  # per log point: losses, perplexity, usage, dead codes
     evals: list[dict] = field(default_factory=list)  # per evaluation: validation recon + codebook statistics
     seconds: float = 0.0
@@ -49,40 +65,9 @@ class TokenizerRun:
     def config(self) -> VQVAEConfig:
         return self.model.config
 
-
-def tokenizer_configs(profile: str | Profile = "auto", input_dim: int = 263, *, ablation: bool = False,
-                      seed: int = 0, **overrides) -> tuple[VQVAEConfig, TrainConfig, int]:
-    """``(model config, train config, window)`` of a profile's tokenizer.
-
-    ``ablation=True`` gives the cheaper copy chapters 3-4 use for their sweeps: width and code size
-    ``profile.tokenizer.ablation_width`` and ``ablation_steps`` steps (milestones scaled to match).
-    ``overrides`` may name any :class:`VQVAEConfig` or :class:`TrainConfig` field, or ``window``.
-    """
-    prof = get_profile(profile)
-    spec = prof.tokenizer
-    model_fields = {f.name for f in fields(VQVAEConfig)}
-    train_fields = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(overrides) - model_fields - train_fields - set(EXTRA_KEYS))
-    if unknown:
-        raise InputError(f"unknown tokenizer override(s) {', '.join(unknown)}: expected fields of VQVAEConfig, "
-                         f"TrainConfig or {', '.join(EXTRA_KEYS)}")
-    steps, milestones, warmup = spec.steps, spec.milestones, spec.warmup_steps
-    model_over = {k: v for k, v in overrides.items() if k in model_fields}
-    if ablation:
-        steps = spec.ablation_steps or spec.steps
-        scale = steps / spec.steps
-        milestones = tuple(max(1, int(round(m * scale))) for m in spec.milestones)
-        warmup = min(warmup, max(1, steps // 10))
-        width = spec.ablation_width or spec.width
-        model_over = {"width": width, "code_dim": width, **model_over}
-    model_config = VQVAEConfig.from_profile(prof, input_dim, **model_over)
-    train_config = TrainConfig(
-        steps=steps, lr=spec.lr, batch_size=spec.batch_size, betas=(0.9, 0.99), weight_decay=0.0,
-        warmup_steps=warmup, schedule="step", milestones=milestones, gamma=spec.gamma, seed=seed,
-        log_every=max(1, steps // 40), eval_every=max(1, steps // 10),
-    )
-    train_config = replace(train_config, **{k: v for k, v in overrides.items() if k in train_fields})
-    return model_config, train_config, int(overrides.get("window", spec.window))
+    @property
+    def window(self) -> int:
+        return self.recipe.window
 
 
 @dataclass
@@ -212,52 +197,85 @@ def cpu_threads(n: int | None, device: torch.device):
         torch.set_num_threads(before)
 
 
-def train_tokenizer(data_dir: str | Path, model_config: VQVAEConfig, train_config: TrainConfig, window: int,
-                    *, device: str | torch.device = "auto", checkpoint_dir: str | Path | None = None,
-                    threads: int | None = None) -> TokenizerRun:
+def validation_fid(evaluator, features: list[np.ndarray], generate) -> float:
+    """FID between the evaluator's embeddings of ``features`` (raw validation motions) and of
+    ``generate(features)``: the official checkpoint selection (``net_best_fid``) on the val split."""
+    from motionlab.evaluation.metrics import fid
+
+    real = evaluator.embed_motions(features)  # (N, dim_coemb)
+    return fid(evaluator.embed_motions(generate(features)), real, method="eigh")
+
+
+def val_motions(data_dir: str | Path, limit: int = VAL_FID_MOTIONS) -> list[np.ndarray]:
+    """Up to ``limit`` validation motions (raw features), evenly spread over the split, at least 2 tokens."""
+    from motionlab.data.folders import MotionFolder
+
+    feats = [f for f in MotionFolder(data_dir).load_split("val", warn=False).features if len(f) >= 8]
+    picks = np.linspace(0, len(feats) - 1, min(limit, len(feats))).round().astype(int)
+    return [feats[i] for i in picks]
+
+
+def needs_evaluator(recipe) -> bool:
+    """Whether training ``recipe`` selects its weights by validation FID (and so needs an evaluator)."""
+    return recipe.train.best_metric == VAL_FID
+
+
+def train_tokenizer(data_dir: str | Path, recipe: TokenizerRecipe, *, device: str | torch.device = "auto",
+                    checkpoint_dir: str | Path | None = None, evaluator=None) -> TokenizerRun:
     """Train a fresh tokenizer on ``data_dir`` (a folder in the HumanML3D layout); not cached.
 
-    ``threads``: torch threads to use while training on the CPU (None keeps the current setting).
+    With ``recipe.train.best_metric == "val_fid"`` every evaluation also measures the reconstruction FID of
+    the validation motions with ``evaluator`` and the run ends with the weights of the lowest one.
     """
     from motionlab.data.folders import Normalizer
 
     data_dir, device = Path(data_dir), resolve_device(device)
-    normalizer = Normalizer.from_folder(data_dir, feat_bias=FEAT_BIAS)
+    recipe = recipe.for_data(data_dir)
+    model_config, train_config, window, feat_bias = recipe.model, recipe.train, recipe.window, recipe.feat_bias
+    normalizer = Normalizer.from_folder(data_dir, feat_bias=feat_bias)
     bank = load_window_bank(data_dir, "train", window, normalizer).to(device)
     val = load_window_bank(data_dir, "val", window, normalizer).to(device).sliding(VAL_WINDOWS)
     batches = WindowBatches(bank, train_config.batch_size, train_config.seed)
+    eval_fn = lambda m, step: validation_metrics(m, val)  # noqa: E731
+    if needs_evaluator(recipe):
+        if evaluator is None:
+            raise InputError("this tokenizer recipe selects its weights by validation FID (best_metric="
+                             "'val_fid'): pass evaluator=get_evaluator(data_dir, profile.evaluator)")
+        motions = val_motions(data_dir)
+        eval_fn = lambda m, step: {**validation_metrics(m, val),  # noqa: E731
+                                   VAL_FID: validation_fid(evaluator, motions, lambda f: reconstruct(m, f))}
     seed_everything(train_config.seed)  # same seed -> same initial weights
     model = VQVAE(model_config)
     model.set_normalizer(normalizer.mean, normalizer.std)
-    with cpu_threads(threads, device):
+    with cpu_threads(recipe.cpu_threads, device):
         result: TrainResult = train(
             model, batches, tokenizer_loss, train_config, device=device,
-            checkpoint_dir=checkpoint_dir, eval_fn=lambda m, step: validation_metrics(m, val),
+            checkpoint_dir=checkpoint_dir, eval_fn=eval_fn,
         )
-    return TokenizerRun(model.eval(), train_config, window, result.history, result.evals, result.seconds)
+    return TokenizerRun(model.eval(), recipe, result.history, result.evals, result.seconds)
 
 
-def untrained_tokenizer(data_dir: str | Path, model_config: VQVAEConfig, window: int, batch_size: int,
-                        seed: int = 0, device: str | torch.device = "cpu") -> VQVAE:
+def untrained_tokenizer(data_dir: str | Path, recipe: TokenizerRecipe, device: str | torch.device = "cpu") -> VQVAE:
     """A reference for "no learning": random weights, codebook initialised from the first training batch
     (one forward pass in training mode, no optimiser step), the dataset's normalisation; in eval mode."""
     from motionlab.data.folders import Normalizer
 
     device = resolve_device(device)
-    normalizer = Normalizer.from_folder(data_dir, feat_bias=FEAT_BIAS)
-    bank = load_window_bank(data_dir, "train", window, normalizer).to(device)
+    recipe = recipe.for_data(data_dir)
+    seed = recipe.train.seed
+    normalizer = Normalizer.from_folder(data_dir, feat_bias=recipe.feat_bias)
+    bank = load_window_bank(data_dir, "train", recipe.window, normalizer).to(device)
     seed_everything(seed)
-    model = VQVAE(model_config).to(device)
+    model = VQVAE(recipe.model).to(device)
     model.set_normalizer(normalizer.mean, normalizer.std)
     with torch.no_grad():
-        model.train()(WindowBatches(bank, batch_size, seed)(0))
+        model.train()(WindowBatches(bank, recipe.train.batch_size, seed)(0))
     return model.eval()
 
 
 def save_run(run: TokenizerRun, folder: str | Path) -> Path:
     """Write a :class:`TokenizerRun` as a model folder (weights, config, training record)."""
-    extra = {"train_config": run.train_config, "window": run.window, "history": run.history,
-             "evals": run.evals, "seconds": run.seconds}
+    extra = {"recipe": run.recipe, "history": run.history, "evals": run.evals, "seconds": run.seconds}
     return checkpoints.save_model(run.model, folder, extra)
 
 
@@ -265,65 +283,58 @@ def load_run(folder: str | Path, device: str | torch.device = "cpu") -> Tokenize
     """Read what :func:`save_run` wrote."""
     model = checkpoints.load_model(VQVAE, folder, device)
     extra = checkpoints.load_extra(folder)
-    train_config = checkpoints.config_from_dict(TrainConfig, extra["train_config"], Path(folder) / "extra.json")
-    return TokenizerRun(model, train_config, int(extra["window"]), extra.get("history", []),
-                        extra.get("evals", []), float(extra.get("seconds", 0.0)), Path(folder))
+    where = Path(folder) / "extra.json"
+    saved = extra["recipe"]
+    recipe = checkpoints.config_from_dict(TokenizerRecipe, {
+        **saved, "model": model.config,
+        "train": checkpoints.config_from_dict(TrainConfig, saved["train"], where)}, where)
+    return TokenizerRun(model, recipe, extra.get("history", []), extra.get("evals", []),
+                        float(extra.get("seconds", 0.0)), Path(folder))
 
 
-def cache_key(model_config: VQVAEConfig, train_config: TrainConfig, window: int) -> dict[str, Any]:
-    """What identifies a tokenizer in the artifact cache (progress flags and log rates excluded)."""
-    cosmetic = {"progress", "log_every", "eval_every", "checkpoint_every"}
-    train_part = {f.name: getattr(train_config, f.name) for f in fields(TrainConfig) if f.name not in cosmetic}
-    return {"model": model_config, "train": train_part, "window": window, "feat_bias": FEAT_BIAS}
+def get_tokenizer_run(data_dir: str | Path, recipe: TokenizerRecipe, device: str | torch.device = "auto", *,
+                      evaluator=None, retrain: bool = False, quiet: bool = False) -> TokenizerRun:
+    """The cached tokenizer of a recipe on a dataset folder (trained on first use), with its training record.
 
-
-def get_tokenizer_run(data: str | Path = "synth", profile: str | Profile = "auto",
-                      device: str | torch.device = "auto", seed: int = 0, *, ablation: bool = False,
-                      retrain: bool = False, quiet: bool = False, **overrides) -> TokenizerRun:
-    """The cached tokenizer of a profile on a dataset (trained on first use), with its training record.
-
-    ``data`` is a chapter's data parameter (``"synth"``, ``"humanml3d"``, ``"kit"`` or a folder).  Overrides
-    and ``ablation`` as in :func:`tokenizer_configs`; each distinct configuration is its own cache entry.
-    ``quiet`` hides the printed training log (progress bars in a live notebook still show).  The cache entry
-    is keyed by the dataset's content fingerprint too, so a rebuilt dataset never reuses an old tokenizer.
+    ``recipe`` is a profile's ``tokenizer`` or a variant of it (``recipe.for_ablation().replace(...)``); the
+    training seed is ``recipe.train.seed``.  ``quiet`` hides the printed training log (progress bars in a live
+    notebook still show).  The cache entry is keyed by the recipe and the dataset's content fingerprint, so a
+    rebuilt dataset never reuses an old tokenizer.  ``evaluator`` (the profile's) is needed only to train a
+    recipe that selects its weights by validation FID (``full``, ``paper``).
     """
-    from motionlab.data.paths import dataset_label, resolve_dataset
+    from motionlab.data.paths import dataset_label
 
-    prof = get_profile(profile)
-    data_dir = resolve_dataset(data, prof)
-    input_dim = _feature_dim(data_dir)
-    model_config, train_config, window = tokenizer_configs(prof, input_dim, ablation=ablation, seed=seed,
-                                                           **overrides)
-    dev = resolve_device(device)
-    key = cache_key(model_config, train_config, window)
-    label = dataset_label(data, data_dir)
+    data_dir, dev = Path(data_dir), resolve_device(device)
+    recipe = recipe.for_data(data_dir)
+    key, label = recipe.key(), dataset_label(data_dir)
+
+    def train_and_save(work: Path) -> TokenizerRun:
+        run = train_tokenizer(data_dir, recipe, device=dev, evaluator=evaluator)
+        save_run(run, work)
+        return run
+
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-        run = load_or_train(
-            "tokenizer", prof.name, label, key,
-            train_fn=lambda work: _train_and_save(data_dir, model_config, train_config, window, dev, work,
-                                                  prof.tokenizer.cpu_threads),
-            load_fn=lambda folder: load_run(folder, dev),
-            retrain=retrain,
-        )
-    run.folder = artifact_dir("tokenizer", prof.name, label, key)
+        run = load_or_train("tokenizer", label, key, train_and_save, lambda folder: load_run(folder, dev),
+                            retrain=retrain)
+    run.folder = artifact_dir("tokenizer", label, key)
     return run
 
 
-def _train_and_save(data_dir, model_config, train_config, window, device, work: Path, threads) -> TokenizerRun:
-    run = train_tokenizer(data_dir, model_config, train_config, window, device=device, threads=threads)
-    save_run(run, work)
-    return run
+def get_tokenizer(data_dir: str | Path, recipe: TokenizerRecipe, device: str | torch.device = "auto") -> VQVAE:
+    """The cached, trained :class:`VQVAE` (eval mode); see :func:`get_tokenizer_run`."""
+    return get_tokenizer_run(data_dir, recipe, device).model
 
 
-def get_tokenizer(data: str | Path = "synth", profile: str | Profile = "auto", device: str | torch.device = "auto",
-                  seed: int = 0, **overrides) -> VQVAE:
-    """The cached, trained :class:`VQVAE` (eval mode) for a profile and dataset; see :func:`get_tokenizer_run`."""
-    return get_tokenizer_run(data, profile, device, seed, **overrides).model
-
-
-def _feature_dim(data_dir: Path) -> int:
+def feature_dim(data_dir: str | Path) -> int:
     """Feature size of a dataset folder, read from its ``Mean.npy``."""
     mean = Path(data_dir) / "Mean.npy"
     if not mean.is_file():
         raise InputError(f"{data_dir} has no Mean.npy: expected a dataset folder in the HumanML3D layout")
     return int(np.load(mean, allow_pickle=False).shape[-1])
+
+
+def reconstruct(model: VQVAE, features: list[np.ndarray]) -> list[np.ndarray]:
+    """Raw reconstructions of raw motions (each cropped to whole tokens), through the model's own normaliser."""
+    from motionlab.tokenizers.artifacts import decode_tokens, tokenize_motions
+
+    return decode_tokens(model, tokenize_motions(model, features))

@@ -9,13 +9,22 @@ Each residual stack (:class:`Resnet1D`) has ``depth`` pre-activation blocks with
 3, reversed), so one token sees a wide window of frames.  The decoder mirrors it with nearest-neighbour x2
 upsampling.  With ``down_t = 2`` one token stands for 4 frames.
 
+The official encoder and decoder hard-code ReLU after their outer convolutions (after the input convolution
+and before the last one) whatever ``--vq-act`` says; only the residual blocks follow it.
+``VQVAEConfig.outer_activation="relu"`` (default) does the same, ``"same"`` uses ``activation`` everywhere.
+
+Official settings that differ from this package's defaults (the ``paper`` profile sets them):
+``reset_rows="first"`` (codebook init and dead-code reset take the batch's first K rows) and, for the
+plain quantizer, ``codebook_weight=0.02`` and ``codebook_init="uniform"`` (T2M-GPT's ``Quantizer`` weights
+``||sg[z] - e||^2 + ||z - sg[e]||^2`` by ``--commit`` 0.02 and starts from U(-1/K, 1/K)).
+
 Features are the normalised HumanML3D vectors (``Normalizer.from_folder(root, feat_bias=5)``); the model
 keeps those statistics as buffers so a loaded tokenizer can normalise and de-normalise by itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -23,7 +32,7 @@ from torch import nn
 
 from motionlab.errors import InputError
 from motionlab.losses import RECON_KINDS, VEL_TARGETS, vqvae_loss
-from motionlab.tokenizers.quantizers import MODES, VectorQuantizer
+from motionlab.tokenizers.quantizers import MODES, RESET_ROWS, VectorQuantizer
 
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU}
 
@@ -39,17 +48,19 @@ class VQVAEConfig:
     depth: int = 3  # residual blocks per stack
     dilation_growth: int = 3  # dilations growth**i, i < depth, used in reverse (9, 3, 1)
     down_t: int = 2  # stride-2 downsamplings: one token per 2**down_t frames
-    activation: str = "relu"
+    activation: str = "relu"  # inside the residual blocks
+    outer_activation: str = "relu"  # relu (official: hard-coded) | same (= activation)
     dropout: float = 0.0  # inside residual blocks (MoMask: 0.2)
     quantizer: str = "ema_reset"  # plain | ema | reset | ema_reset
     decay: float = 0.99  # EMA decay mu
     reset_threshold: float = 1.0
+    reset_rows: str = "random"  # random | first (official): batch rows that seed and refill codes
     codebook_init: str = "data"  # data | uniform
     recon_loss: str = "l1_smooth"  # l1 | l2 | l1_smooth
     vel_weight: float = 0.5  # alpha
     vel_on: str = "ric"  # ric (official) | velocity | diff
     commit_weight: float = 0.02  # beta
-    codebook_weight: float = 1.0  # plain / reset modes only
+    codebook_weight: float = 1.0  # plain / plain_reset modes only (official plain VQ: 0.02)
 
     def __post_init__(self):
         checks = [
@@ -57,6 +68,8 @@ class VQVAEConfig:
             (self.recon_loss in RECON_KINDS, f"recon_loss={self.recon_loss!r}: expected one of {', '.join(RECON_KINDS)}"),
             (self.vel_on in VEL_TARGETS, f"vel_on={self.vel_on!r}: expected one of {', '.join(VEL_TARGETS)}"),
             (self.activation in ACTIVATIONS, f"activation={self.activation!r}: expected one of {', '.join(ACTIVATIONS)}"),
+            (self.outer_activation in ("relu", "same"), f"outer_activation={self.outer_activation!r}: expected 'relu' or 'same'"),
+            (self.reset_rows in RESET_ROWS, f"reset_rows={self.reset_rows!r}: expected one of {', '.join(RESET_ROWS)}"),
             (min(self.input_dim, self.width, self.code_dim, self.n_codes, self.depth) >= 1,
              "input_dim, width, code_dim, n_codes and depth must all be >= 1"),
             (self.down_t >= 0, f"down_t={self.down_t}: expected >= 0"),
@@ -71,19 +84,10 @@ class VQVAEConfig:
         """Frames per token (4 for T2M-GPT)."""
         return 2 ** self.down_t
 
-    @classmethod
-    def from_profile(cls, profile, input_dim: int = 263, **overrides) -> "VQVAEConfig":
-        """The tokenizer of a run profile (name or :class:`~motionlab.profiles.Profile`), with overrides."""
-        from motionlab.profiles import get_profile
-
-        spec = get_profile(profile).tokenizer
-        config = cls(input_dim=input_dim, width=spec.width, code_dim=spec.code_dim, n_codes=spec.n_codes,
-                     depth=spec.depth, quantizer=spec.quantizer, recon_loss=spec.recon_loss,
-                     vel_weight=spec.vel_weight, commit_weight=spec.commit_weight)
-        unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
-        if unknown:
-            raise InputError(f"VQVAEConfig has no field(s) {', '.join(unknown)}")
-        return replace(config, **overrides)
+    @property
+    def outer_act(self) -> str:
+        """The activation after the encoder's input and the decoder's penultimate convolution."""
+        return self.activation if self.outer_activation == "same" else "relu"
 
 
 class ResBlock1D(nn.Module):
@@ -116,7 +120,7 @@ class Encoder(nn.Sequential):
     """(B, D, T) features -> (B, C, T / 2**down_t) latents."""
 
     def __init__(self, c: VQVAEConfig):
-        layers = [nn.Conv1d(c.input_dim, c.width, 3, padding=1), ACTIVATIONS[c.activation]()]
+        layers = [nn.Conv1d(c.input_dim, c.width, 3, padding=1), ACTIVATIONS[c.outer_act]()]
         for _ in range(c.down_t):
             layers += [
                 nn.Conv1d(c.width, c.width, 4, stride=2, padding=1),  # T -> T/2
@@ -130,7 +134,7 @@ class Decoder(nn.Sequential):
     """(B, C, T') codes -> (B, D, T' * 2**down_t) features."""
 
     def __init__(self, c: VQVAEConfig):
-        layers = [nn.Conv1d(c.code_dim, c.width, 3, padding=1), ACTIVATIONS[c.activation]()]
+        layers = [nn.Conv1d(c.code_dim, c.width, 3, padding=1), ACTIVATIONS[c.outer_act]()]
         for _ in range(c.down_t):
             layers += [
                 Resnet1D(c.width, c.depth, c.dilation_growth, c.activation, c.dropout),
@@ -138,7 +142,7 @@ class Decoder(nn.Sequential):
                 nn.Conv1d(c.width, c.width, 3, padding=1),
             ]
         layers += [
-            nn.Conv1d(c.width, c.width, 3, padding=1), ACTIVATIONS[c.activation](),
+            nn.Conv1d(c.width, c.width, 3, padding=1), ACTIVATIONS[c.outer_act](),
             nn.Conv1d(c.width, c.input_dim, 3, padding=1),
         ]
         super().__init__(*layers)
@@ -159,7 +163,7 @@ class VQVAE(nn.Module):
         self.encoder = Encoder(config)
         self.quantizer = VectorQuantizer(config.n_codes, config.code_dim, mode=config.quantizer,
                                          decay=config.decay, reset_threshold=config.reset_threshold,
-                                         init=config.codebook_init)
+                                         init=config.codebook_init, reset_rows=config.reset_rows)
         self.decoder = Decoder(config)
         self.register_buffer("feature_mean", torch.zeros(config.input_dim))
         self.register_buffer("feature_std", torch.ones(config.input_dim))
@@ -170,7 +174,7 @@ class VQVAE(nn.Module):
 
     # ----------------------------------------------------------------------------------- bookkeeping
     def num_parameters(self, trainable_only: bool = False) -> int:
-        """Parameter count (the codebook counts in plain/reset modes, where it is a parameter)."""
+        """Parameter count (the codebook counts in plain/plain_reset modes, where it is a parameter)."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def set_normalizer(self, mean, std) -> None:

@@ -19,6 +19,7 @@ Two measurements:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 
 from motionlab.evaluation import protocol as P
-from motionlab.evaluation.evaluator import Evaluator, EvaluatorConfig, TextMotionMatcher
+from motionlab.evaluation.evaluator import Evaluator, TextMotionMatcher
 from motionlab.profiles import get_profile
 from motionlab.runtime import provenance, write_json
 from motionlab.text.vocab import WordVocabulary
@@ -71,12 +72,12 @@ def bench_smoke(device: torch.device) -> dict:
 
     prof = get_profile("smoke")
     root = resolve_dataset("synth", prof)
-    train_s, ev = _time(lambda: get_evaluator("synth", prof, device=device))
+    train_s, ev = _time(lambda: get_evaluator(root, prof.evaluator, device=device))
     test = MotionFolder(root).load_split("test", warn=False)
     gens = {"noisy copy": noisy_copy(test), "random": P.random_generator(ev.mean, ev.std * 5.0)}
     rows = {}
-    for label, opts in (("smoke protocol", P.resolve_options(prof)),
-                        ("20 replications", P.resolve_options(prof, replications=20))):
+    for label, opts in (("smoke protocol", prof.protocol),
+                        ("20 replications", P.resolve_options(prof.protocol, replications=20))):
         seconds, res = _time(lambda: P.evaluate(gens, ev, test, opts, seed=0))
         rows[label] = {"seconds": round(seconds, 2), "replications": opts.replications,
                        "motions_per_pass": res.n_motions, "mm": f"{opts.mm_texts} x {opts.mm_samples}",
@@ -100,10 +101,7 @@ def full_size_evaluator(device: torch.device) -> Evaluator:
     torch.manual_seed(0)
     vocab = WordVocabulary(words=["unk", "sos", "eos", "a", "person", "walk", "run", "jump", "turn", "wave",
                                   "kick", "sit", "spin"])
-    spec = get_profile("paper").evaluator
-    config = EvaluatorConfig(input_dim=263, vocab_size=len(vocab), dim_word=spec.dim_word,
-                             dim_text_hidden=spec.dim_text_hidden, dim_movement=spec.dim_movement,
-                             dim_motion_hidden=spec.dim_motion_hidden, dim_coemb=spec.dim_coemb)
+    config = dataclasses.replace(get_profile("paper").evaluator.model, input_dim=263, vocab_size=len(vocab))
     model = TextMotionMatcher(config)
     model.freeze_movement()
     return Evaluator(model, vocab, np.zeros(263), np.ones(263), device=device)
@@ -120,13 +118,13 @@ def protocol_embeddings(n: int, opts: P.ProtocolOptions) -> int:
 def bench_full_size(n: int, device: torch.device, multimodality: bool) -> dict:
     ev = full_size_evaluator(device)
     split = synthetic_split(n)
-    opts = P.resolve_options("full", multimodality=multimodality)  # 20 replications, MM 100 x 30
+    full = get_profile("full").protocol
+    opts = P.resolve_options(full, multimodality=multimodality)  # 20 replications, MM 100 x 30
     probe = synthetic_split(256, seed=1).features
     ev.embed_motions(probe[:32])  # warm-up (cuDNN plans, allocator)
     embed_s, _ = _time(lambda: ev.embed_motions(probe))
     rate = len(probe) / embed_s
     seconds, res = _time(lambda: P.evaluate({"noisy copy": noisy_copy(split)}, ev, split, opts, seed=0))
-    full = P.resolve_options("full")
     needed = protocol_embeddings(HUMANML3D_TEST, full)
     return {"device": str(device), "test_motions": n, "replications": opts.replications,
             "multimodality": f"{opts.mm_texts} x {opts.mm_samples}" if multimodality else "off",

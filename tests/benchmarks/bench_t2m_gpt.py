@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from motionlab.generators.t2m_gpt import T2MGPT, T2MGPTConfig
+from motionlab.profiles import get_profile
 from motionlab.runtime import provenance, write_json
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,10 +99,11 @@ def main(argv: list[str] | None = None) -> dict:
         if args.quick and device.type == "cpu":
             sizes = ["smoke"]
         for size in sizes:
-            cfg = T2MGPTConfig.from_profile(size, text_dim=384)
+            prof = get_profile(size)
+            cfg = prof.gpt.replace(n_codes=prof.tokenizer.model.n_codes, text_dim=384).model
             with torch.device("meta"):
                 models[size] = {"params": T2MGPT(cfg).num_params(), "n_embd": cfg.n_embd,
-                                "layers": cfg.n_base_layers + cfg.n_head_layers, "n_codes": cfg.n_codes}
+                                "layers": cfg.n_layer, "n_codes": cfg.n_codes}
             heavy = device.type == "cpu" and size != "smoke"
             for batch in (1, 32):
                 for cache in (True, False):
@@ -110,9 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
                     rows_gen.append({"device": device.type, "model": size, **row})
                     print(f"generate {device.type} {size:5s} batch {batch:2d} cache {str(cache):5s}: "
                           f"{row['latency_s']:.3f} s, {row['tokens_per_s']:.0f} tokens/s", flush=True)
-            from motionlab.profiles import get_profile
-
-            batch = get_profile(size).gpt.batch_size
+            batch = prof.gpt.train.batch_size
             if device.type == "cpu":
                 batch = min(batch, 32)
             steps = 2 if heavy else 5

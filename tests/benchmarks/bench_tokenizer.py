@@ -20,7 +20,7 @@ import torch
 
 from motionlab.profiles import get_profile
 from motionlab.runtime import provenance, write_json
-from motionlab.tokenizers.train import cpu_threads, tokenizer_configs
+from motionlab.tokenizers.train import cpu_threads
 from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,9 @@ def main(quick: bool = False) -> dict:
     rows = []
     sizes = [("smoke", False), ("full", False), ("full", True), ("paper", False)]
     for profile, ablation in sizes:
-        config, train_config, window = tokenizer_configs(profile, 263, ablation=ablation)
+        recipe = get_profile(profile).tokenizer
+        recipe = recipe.for_ablation() if ablation else recipe
+        config, train_config, window = recipe.model, recipe.train, recipe.window
         macs = conv_macs_per_sample(config, window)
         base = {"profile": profile, "model": "ablation" if ablation else "main", "width": config.width,
                 "n_codes": config.n_codes, "window": window, "parameters": VQVAE(config).num_parameters(),

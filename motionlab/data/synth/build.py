@@ -11,12 +11,16 @@ the features of the mirrored joints when nothing is retargeted.  Everything is w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from motionlab.data.features import features_to_joints, joints_to_features
-from motionlab.data.folders import Motion, write_dataset
+from motionlab.data.folders import DatasetWarning, Motion, holds_dataset, write_dataset
 from motionlab.data.mirror import mirror_features
 from motionlab.data.synth.captions import caption_motion, mirror
 from motionlab.data.synth.compose import render_plan, sample_plan
@@ -82,6 +86,67 @@ def _work(job: tuple[int, int, bool]) -> Made:
     return make_motion(*job)
 
 
+def _worker_init() -> None:
+    """Pool workers leave interrupts to the parent: Ctrl-C (sent to the whole process group) is ignored,
+    SIGTERM (how the pool stops them) ends them quietly, and a write to a parent that is gone ends them
+    instead of printing a BrokenPipeError traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+class BuildTerminated(SystemExit):
+    """SIGTERM arrived during a build: raised so that the half-written folder is removed on the way out."""
+
+
+@contextlib.contextmanager
+def _sigterm_cleans_up():
+    """Turn SIGTERM into an exception while building, so the cleanup that SIGINT gets runs for it too.
+
+    Only in the main thread, and only when nobody else installed a SIGTERM handler (a notebook kernel or
+    a server keeps its own); the previous handler is restored afterwards."""
+    in_main = threading.current_thread() is threading.main_thread()
+    if not in_main or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise BuildTerminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_stale_builds(out: Path) -> list[Path]:
+    """Remove the ``.<name>.building-<pid>`` folders that builds of ``out`` killed by SIGKILL (or a power
+    cut) left behind; a folder whose process is still running is left alone.  Returns what was removed."""
+    removed = []
+    for work in out.parent.glob(f".{out.name}.building-*"):
+        pid = work.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+            continue
+        shutil.rmtree(work, ignore_errors=True)
+        removed.append(work)
+    if removed:
+        warnings.warn(f"removed {len(removed)} unfinished MotionLab-Synth build folder(s) of stopped processes "
+                      f"(e.g. {removed[0]})", DatasetWarning, stacklevel=3)
+    return removed
+
+
 def split_names(n_motions: int, seed: int) -> dict[str, list[str]]:
     """80/5/15 train/val/test of the base names, drawn with the seed (every split gets at least one)."""
     if n_motions < 3:
@@ -130,7 +195,13 @@ def _existing(out: Path, n_motions: int, seed: int, mirror_too: bool) -> Path | 
     meta_path = out / META_FILE
     if not (out / "all.txt").exists() or not meta_path.exists():
         return None
-    meta = json.loads(meta_path.read_text())
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError covers bad JSON and bad UTF-8
+        raise DatasetError(f"{meta_path}: cannot be read as MotionLab-Synth metadata ({err}); pass force=True "
+                           "(CLI: --force) to rebuild the folder") from None
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{meta_path}: expected a JSON object of build settings, got {type(meta).__name__}")
     want = {"version": GENERATOR_VERSION, "seed": seed, "n_motions": n_motions, "mirror": mirror_too}
     have = {k: meta.get(k) for k in want}
     if have != want:
@@ -162,6 +233,9 @@ def build_synth(out_dir: str | Path, n_motions: int, seed: int = 0, mirror: bool
         if any(out.iterdir()) and not (out / META_FILE).exists():
             raise DatasetError(f"{out} exists and is not a MotionLab-Synth folder; refusing to overwrite it "
                                f"(choose an empty or new folder)")
+    elif out.exists():
+        _check_replaceable(out)
+    remove_stale_builds(out)
     work = out.parent / f".{out.name}.building-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.parent.mkdir(parents=True, exist_ok=True)
@@ -173,31 +247,41 @@ def build_synth(out_dir: str | Path, n_motions: int, seed: int = 0, mirror: bool
 
         bar = tqdm(total=n_motions, desc="MotionLab-Synth", unit="motion")
     start = time.perf_counter()
-    try:
-        if n_workers > 1 and n_motions >= 64:
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            with ctx.Pool(n_workers) as pool:
-                stream = _Stream(pool.imap(_work, jobs, chunksize=32), n_motions, mirror, bar)
+    with _sigterm_cleans_up():  # SIGTERM, like Ctrl-C, removes the half-written folder
+        try:
+            if n_workers > 1 and n_motions >= 64:
+                ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+                with ctx.Pool(n_workers, initializer=_worker_init) as pool:
+                    stream = _Stream(pool.imap(_work, jobs, chunksize=32), n_motions, mirror, bar)
+                    _write(work, stream, splits, mirror)
+            else:
+                stream = _Stream(map(_work, jobs), n_motions, mirror, bar)
                 _write(work, stream, splits, mirror)
-        else:
-            stream = _Stream(map(_work, jobs), n_motions, mirror, bar)
-            _write(work, stream, splits, mirror)
-        meta = {"version": GENERATOR_VERSION, "seed": seed, "n_motions": n_motions, "mirror": mirror,
-                "fps": 20, "motions": stream.meta}
-        (work / META_FILE).write_text(json.dumps(meta, sort_keys=True, separators=(",", ":")) + "\n")
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    if out.exists():
-        shutil.rmtree(out)
-    work.rename(out)
+            meta = {"version": GENERATOR_VERSION, "seed": seed, "n_motions": n_motions, "mirror": mirror,
+                    "fps": 20, "motions": stream.meta}
+            (work / META_FILE).write_text(json.dumps(meta, sort_keys=True, separators=(",", ":")) + "\n")
+            if out.exists():
+                shutil.rmtree(out)
+            work.rename(out)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
     if bar is not None:
         print(f"MotionLab-Synth: {n_motions * (2 if mirror else 1)} motions in {time.perf_counter() - start:.1f} s "
               f"-> {out}", file=sys.stderr)
     return out
+
+
+def _check_replaceable(out: Path) -> None:
+    """``force`` replaces a dataset (or an empty folder), never a folder of anything else."""
+    if not out.is_dir():
+        raise DatasetError(f"{out} exists and is not a folder; expected a dataset folder to rebuild")
+    if any(out.iterdir()) and not holds_dataset(out) and not (out / META_FILE).exists():
+        raise DatasetError(f"{out} is not a dataset folder; refusing to delete it even with force=True (--force) "
+                           "(choose an empty or new folder)")
 
 
 def _write(root: Path, stream: _Stream, splits: dict[str, list[str]], mirror_too: bool) -> None:
