@@ -78,6 +78,7 @@ class Profile:
     protocol: ProtocolOptions
     tokenizer: TokenizerRecipe
     gpt: T2MGPTRecipe
+    momask_tokenizer: TokenizerRecipe  # MoMask's RVQ-VAE: the tokenizer with n_quantizers > 1 (chapters 6-7)
     sweeps: Sweeps = field(default_factory=Sweeps)
     cpu_threads: int | None = None  # torch threads on CPU (None = leave torch's default)
     chapter_budget_s: int = 360  # target per chapter, checked by benchmarks, never by tests
@@ -111,6 +112,13 @@ def _evaluator(dims: tuple[int, int, int, int, int], steps: int, movement_steps:
     )
 
 
+def _rvq(width: int, n_codes: int, n_quantizers: int, **official) -> VQVAEConfig:
+    """MoMask's RVQ-VAE: the T2M-GPT network (code_dim = width) with dropout 0.2 in the residual blocks,
+    ``n_quantizers`` layers of ``n_codes`` codes, quantisation dropout 0.2 and Gumbel assignment at 0.5."""
+    return VQVAEConfig(width=width, code_dim=width, n_codes=n_codes, depth=3, dropout=0.2, n_quantizers=n_quantizers,
+                       quantize_dropout=0.2, sample_temperature=0.5, **official)
+
+
 SMOKE = Profile(
     name="smoke",
     description="CPU / CI: tiny models and a small synthetic set; the whole book in minutes on 2 cores.",
@@ -131,6 +139,14 @@ SMOKE = Profile(
         train=TrainConfig(steps=500, lr=1e-3, batch_size=32, betas=(0.9, 0.99), weight_decay=1e-6,
                           weight_decay_on="all", schedule="step", milestones=(400,), gamma=0.1, log_every=25),
         tau=0.5, ablation={"steps": 100},
+    ),
+    # MoMask's RVQ-VAE at the smoke tokenizer's size with 3 layers: ~0.042 s per step on one thread (the single
+    # codebook: ~0.034 s), ~17 s for the 400 steps
+    momask_tokenizer=TokenizerRecipe(
+        model=_rvq(width=64, n_codes=128, n_quantizers=3),
+        train=TrainConfig(steps=400, lr=1e-3, batch_size=32, betas=(0.9, 0.99), warmup_steps=40, schedule="step",
+                          milestones=(300,), gamma=0.05, log_every=20, eval_every=50),
+        cpu_threads=1, ablation={"steps": 200, "width": 32, "code_dim": 32},
     ),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(32, 64, 128), gpt_seeds=1, gpt_replications=2),
     cpu_threads=2,
@@ -158,6 +174,13 @@ LAPTOP = Profile(
         train=TrainConfig(steps=2000, lr=6e-4, batch_size=32, betas=(0.9, 0.99), weight_decay=1e-6,
                           weight_decay_on="all", schedule="step", milestones=(1600,), gamma=0.1, log_every=50),
         tau=0.5, ablation={"steps": 800, "n_embd": 96, "n_layer": 2},
+    ),
+    # the laptop tokenizer's size with MoMask's 6 layers (so chapter 6 can sweep V up to the paper's 5)
+    momask_tokenizer=TokenizerRecipe(
+        model=_rvq(width=128, n_codes=256, n_quantizers=6),
+        train=TrainConfig(steps=2000, lr=1e-3, batch_size=32, betas=(0.9, 0.99), warmup_steps=100,
+                          schedule="step", milestones=(1500,), gamma=0.05, log_every=50, eval_every=200),
+        cpu_threads=1, ablation={"steps": 600, "width": 48, "code_dim": 48},
     ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(128, 256, 512), gpt_seeds=3, gpt_replications=5),
     cpu_threads=2,
@@ -190,6 +213,14 @@ FULL = Profile(
                           eval_every=500, best_metric="val_fid"),
         tau=0.5, ablation={"steps": 800, "best_metric": None},
     ),
+    # MoMask's RVQ-VAE at the paper's size (6 x 512 x 512, width 512) on the full tokenizer's budget
+    momask_tokenizer=TokenizerRecipe(
+        model=_rvq(width=512, n_codes=512, n_quantizers=6),
+        train=TrainConfig(steps=12000, lr=2e-4, batch_size=256, betas=(0.9, 0.99), warmup_steps=1000,
+                          schedule="step", milestones=(9000,), gamma=0.05, log_every=300, eval_every=1200,
+                          best_metric="val_fid"),
+        ablation={"steps": 2000, "width": 256, "code_dim": 256, "best_metric": None},
+    ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(256, 512, 1024), gpt_seeds=3, gpt_replications=3),
     chapter_budget_s=360,
 )
@@ -220,6 +251,19 @@ PAPER = Profile(
                           weight_decay_on="all", schedule="step", milestones=(150000,), gamma=0.05, amp=False,
                           log_every=7500, eval_every=5000, best_metric="val_fid"),
         tau=0.5, subclips="slice", ablation={"best_metric": None},
+    ),
+    # MoMask official RVQ-VAE (rvq_nq6_dc512_nc512_noshare_qdp0.2): 6 unshared layers of 512 x 512, dropout 0.2
+    # in the residual blocks, q = 0.2, Gumbel assignment at 0.5; window 64, batch 256, AdamW 2e-4 beta
+    # (0.9, 0.99) wd 0, 2k warm-up, lr x0.05 at 150k and 250k (README --gamma 0.05), fp32, best val FID.
+    # The official run is 50 epochs of every 64-frame window (T - 64 per clip), about 50 x 7k iterations on
+    # HumanML3D's train split (dataset-dependent); 350k is that estimate.  Batches here are random windows of
+    # motions visited once per epoch (WindowBatches), which weights long clips less than the official loader.
+    momask_tokenizer=TokenizerRecipe(
+        model=_rvq(width=512, n_codes=512, n_quantizers=6, reset_rows="first", outer_activation="relu"),
+        train=TrainConfig(steps=350000, lr=2e-4, batch_size=256, betas=(0.9, 0.99), weight_decay=0.0,
+                          warmup_steps=2000, schedule="step", milestones=(150000, 250000), gamma=0.05, amp=False,
+                          log_every=7500, eval_every=7000, best_metric="val_fid"),
+        ablation={"best_metric": None},
     ),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(256, 512, 1024), gpt_seeds=1, gpt_replications=20),
     chapter_budget_s=0,  # no budget: days

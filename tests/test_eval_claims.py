@@ -51,3 +51,13 @@ def test_bad_values_are_refused_and_tables_render():
               "results": {"claims": [check_claim("a > b", [3.0, 4.0], [1.0, 1.5])]}}
     caption, table = recorded_claims(record)
     assert caption.startswith("recorded laptop run on m, commit c, 2026-12-01") and len(table) == 1
+
+
+def test_markdown_table_lists_every_claim_with_its_verdict():
+    from motionlab.evaluation.claims import markdown_table
+
+    record = {"results": {"claims": [check_claim("a > b", [3.0, 3.1, 2.9], [1.0, 1.1, 0.9], metric="m", paper="p"),
+                                     check_claim("one seed", [2.0], [1.0])]}}
+    table = markdown_table({"03": record}).splitlines()
+    assert len(table) == 4 and table[2].startswith("| 03 | a > b | m | p | 3 vs 1 (2 ± ")
+    assert table[2].endswith("| 3 | **holds** |") and table[3].endswith("**within noise** |")

@@ -98,3 +98,18 @@ def recorded_claims(record: dict | None, key: str = "claims") -> tuple[str, pd.D
     caption = (f"recorded {record.get('profile')} run on {p.get('machine', '?')}, commit {p.get('commit', '?')}, "
                f"{str(p.get('date', '?'))[:10]}, seed {record.get('seed')}")
     return caption, claims_table(record["results"][key])
+
+
+def markdown_table(records: dict[str, dict], key: str = "claims") -> str:
+    """One Markdown table of the claims in several records (``{chapter: record}``): claim, metric, the
+    paper's figure, the measured difference with its 95 % half-width and n, and the verdict."""
+    lines = ["| chapter | claim | metric | paper | measured: claimed side vs other (difference ± 95 %) | n | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for chapter, record in records.items():
+        for c in record["results"].get(key, []):
+            ci = c["difference_ci"]
+            diff = f"{c['difference']:.3g}" + (f" ± {ci:.2g}" if ci is not None and math.isfinite(ci) else "")
+            lines.append(f"| {chapter} | {c['claim']} | {c['metric']} | {c['paper']} | "
+                         f"{c['better_mean']:.3g} vs {c['worse_mean']:.3g} ({diff}) | {c['n']} | "
+                         f"**{c['verdict']}** |")
+    return "\n".join(lines)

@@ -8,6 +8,9 @@
   :func:`motionlab.runtime.load_or_train` and keyed by the recipe and the dataset's fingerprint, so an
   ablation variant (``recipe.replace(recon_loss="l2")``, ``quantizer="plain"``, ``n_codes=1024`` ...) is
   its own cache entry.
+
+MoMask's RVQ-VAE trains through the same functions: its recipe (``profile.momask_tokenizer``) is a
+:class:`TokenizerRecipe` whose model config has ``n_quantizers > 1``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from motionlab import checkpoints
 from motionlab.errors import InputError
 from motionlab.runtime import artifact_dir, load_or_train, resolve_device, seed_everything
 from motionlab.runtime import rng as make_rng
+from motionlab.tokenizers.quantizers import perplexity_from_counts
 from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig
 from motionlab.training import RandomBatches, Recipe, TrainConfig, TrainResult, train
 
@@ -167,21 +171,26 @@ def tokenizer_loss(model: VQVAE, batch: torch.Tensor) -> dict[str, torch.Tensor]
 
 @torch.no_grad()
 def validation_metrics(model: VQVAE, windows: torch.Tensor, batch_size: int = 64) -> dict[str, float]:
-    """Reconstruction L1 (normalised features) and codebook usage / perplexity / dead codes on held-out windows."""
+    """Reconstruction L1 (normalised features) and codebook usage / perplexity / dead codes on held-out windows.
+
+    With a residual quantizer usage and perplexity are the means over its layers (each layer's own codebook)
+    and dead codes the sum over them.
+    """
     device = next(model.parameters()).device
     l1, ids = [], []
     for start in range(0, windows.shape[0], batch_size):
         x = windows[start:start + batch_size].to(device)
-        code = model.encode(x)  # (b, T/4)
+        code = model.encode(x)  # (b, T/4) or (b, T/4, L)
         l1.append((model.decode(code) - x).abs().mean(dim=(1, 2)).cpu())
-        ids.append(code.flatten().cpu())
-    counts = torch.bincount(torch.cat(ids), minlength=model.config.n_codes).float()
-    p = counts / counts.sum()
+        ids.append(code.reshape(code.shape[0] * code.shape[1], -1).cpu())  # (b * T/4, L)
+    ids = torch.cat(ids)  # (N, L)
+    counts = torch.stack([torch.bincount(ids[:, v], minlength=model.config.n_codes) for v in range(ids.shape[1])])
+    layers = getattr(model.quantizer, "layers", [model.quantizer])  # the VectorQuantizer(s)
     return {
         "val_l1": float(torch.cat(l1).mean()),
         "val_usage": float((counts > 0).float().mean()),
-        "val_perplexity": float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum())),
-        "dead_codes": float((model.quantizer.cluster_size < model.quantizer.reset_threshold).sum()),
+        "val_perplexity": float(torch.stack([perplexity_from_counts(c) for c in counts]).mean()),
+        "dead_codes": float(sum((q.cluster_size < q.reset_threshold).sum() for q in layers)),
     }
 
 

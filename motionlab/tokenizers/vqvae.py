@@ -18,6 +18,10 @@ Official settings that differ from this package's defaults (the ``paper`` profil
 plain quantizer, ``codebook_weight=0.02`` and ``codebook_init="uniform"`` (T2M-GPT's ``Quantizer`` weights
 ``||sg[z] - e||^2 + ||z - sg[e]||^2`` by ``--commit`` 0.02 and starts from U(-1/K, 1/K)).
 
+MoMask's RVQ-VAE is the same network with ``dropout=0.2`` in the residual blocks and ``n_quantizers=6``: the
+quantizer is then a :class:`~motionlab.tokenizers.residual.ResidualQuantizer`, ``encode`` gives ids
+``(B, T/4, L)`` and ``decode`` takes them (MoMask's ``RVQVAE``: 19,436,807 parameters plus 6 codebook buffers).
+
 Features are the normalised HumanML3D vectors (``Normalizer.from_folder(root, feat_bias=5)``); the model
 keeps those statistics as buffers so a loaded tokenizer can normalise and de-normalise by itself.
 """
@@ -33,6 +37,7 @@ from torch import nn
 from motionlab.errors import InputError
 from motionlab.losses import RECON_KINDS, VEL_TARGETS, vqvae_loss
 from motionlab.tokenizers.quantizers import MODES, RESET_ROWS, VectorQuantizer
+from motionlab.tokenizers.residual import ResidualQuantizer
 
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU}
 
@@ -61,6 +66,11 @@ class VQVAEConfig:
     vel_on: str = "ric"  # ric (official) | velocity | diff
     commit_weight: float = 0.02  # beta
     codebook_weight: float = 1.0  # plain / plain_reset modes only (official plain VQ: 0.02)
+    # MoMask's residual VQ: a ResidualQuantizer when n_quantizers > 1.  sample_temperature > 0 draws codes by
+    # Gumbel-max in training (either quantizer; 0 = argmin as T2M-GPT)
+    n_quantizers: int = 1  # 1 base + V residual layers (MoMask: 6)
+    quantize_dropout: float = 0.0  # no effect with one layer (MoMask: 0.2)
+    sample_temperature: float = 0.0  # MoMask: 0.5
 
     def __post_init__(self):
         checks = [
@@ -74,6 +84,9 @@ class VQVAEConfig:
              "input_dim, width, code_dim, n_codes and depth must all be >= 1"),
             (self.down_t >= 0, f"down_t={self.down_t}: expected >= 0"),
             (0.0 <= self.dropout < 1.0, f"dropout={self.dropout}: expected 0 <= dropout < 1"),
+            (self.n_quantizers >= 1, f"n_quantizers={self.n_quantizers}: expected >= 1"),
+            (0.0 <= self.quantize_dropout <= 1.0, f"quantize_dropout={self.quantize_dropout}: expected 0 <= q <= 1"),
+            (self.sample_temperature >= 0.0, f"sample_temperature={self.sample_temperature}: expected >= 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -83,6 +96,11 @@ class VQVAEConfig:
     def unit(self) -> int:
         """Frames per token (4 for T2M-GPT)."""
         return 2 ** self.down_t
+
+    @property
+    def residual(self) -> bool:
+        """Whether the quantizer is residual (ids ``(B, T', L)``) rather than one codebook (ids ``(B, T')``)."""
+        return self.n_quantizers > 1
 
     @property
     def outer_act(self) -> str:
@@ -161,9 +179,14 @@ class VQVAE(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = Encoder(config)
-        self.quantizer = VectorQuantizer(config.n_codes, config.code_dim, mode=config.quantizer,
-                                         decay=config.decay, reset_threshold=config.reset_threshold,
-                                         init=config.codebook_init, reset_rows=config.reset_rows)
+        options = dict(mode=config.quantizer, decay=config.decay, reset_threshold=config.reset_threshold,
+                       init=config.codebook_init, reset_rows=config.reset_rows,
+                       sample_temperature=config.sample_temperature)
+        if config.residual:  # MoMask: one VectorQuantizer per layer, codes summed
+            self.quantizer = ResidualQuantizer(config.n_quantizers, config.n_codes, config.code_dim,
+                                               quantize_dropout=config.quantize_dropout, **options)
+        else:
+            self.quantizer = VectorQuantizer(config.n_codes, config.code_dim, **options)
         self.decoder = Decoder(config)
         self.register_buffer("feature_mean", torch.zeros(config.input_dim))
         self.register_buffer("feature_std", torch.ones(config.input_dim))
@@ -215,11 +238,12 @@ class VQVAE(nn.Module):
         """Reconstruct ``x (B, T, D)``; returns ``(recon, losses, info)``.
 
         ``losses["loss"]`` is the training objective (see :func:`motionlab.losses.vqvae_loss`); ``info``
-        holds the token ids ``(B, T/unit)`` and the quantizer statistics (perplexity, usage, dead codes).
+        holds the token ids ``(B, T/unit)`` (``(B, T/unit, L)`` when residual) and the quantizer statistics
+        (perplexity, usage, dead codes; a residual quantizer adds each layer's own under ``"layers"``).
         """
         c = self.config
         z = self.encode_latents(x)  # (B, T/4, C)
-        q = self.quantizer(z)  # quantized (B, T/4, C), ids (B, T/4)
+        q = self.quantizer(z)  # quantized (B, T/4, C), ids (B, T/4) or (B, T/4, L)
         recon = self.decode_latents(q.quantized)  # (B, T, D)
         losses = vqvae_loss(recon, x, q.losses, recon_kind=c.recon_loss, vel_weight=c.vel_weight,
                             vel_on=c.vel_on, commit_weight=c.commit_weight, codebook_weight=c.codebook_weight)
@@ -227,14 +251,17 @@ class VQVAE(nn.Module):
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Token ids ``(B, T/unit)`` of normalised features ``(B, T, D)`` (never updates the codebook)."""
+        """Token ids ``(B, T/unit)`` -- ``(B, T/unit, L)`` when residual -- of normalised features ``(B, T, D)``
+        (argmin at every layer; never updates a codebook)."""
         return self.quantizer.quantize(self.encode_latents(x))
 
     @torch.no_grad()
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
-        """Normalised features ``(B, T' * unit, D)`` of token ids ``(B, T')``."""
-        if ids.dim() != 2:
-            raise InputError(f"VQVAE.decode expects ids of shape (B, T'), got {tuple(ids.shape)}")
+        """Normalised features ``(B, T' * unit, D)`` of token ids ``(B, T')``, or ``(B, T', l)`` when residual
+        (the first l <= L layers are summed: a coarse prefix decodes too)."""
+        want, shape = (3, "(B, T', L)") if self.config.residual else (2, "(B, T')")
+        if ids.dim() != want:
+            raise InputError(f"VQVAE.decode expects ids of shape {shape}, got {tuple(ids.shape)}")
         return self.decode_latents(self.quantizer.lookup(ids))
 
     def describe(self) -> dict:

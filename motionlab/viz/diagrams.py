@@ -74,12 +74,12 @@ def vqvae_diagram() -> go.Figure:
     blue, red, green = PALETTE[0], PALETTE[1], PALETTE[2]
     boxes = [
         Box("x", "motion X<br>(T, 263)", 0, 0, color="#888888"),
-        Box("enc", "encoder<br>conv ↓4", 2.2, 0, color=blue),
-        Box("q", "quantizer<br>k = argmin ‖z − e_k‖", 4.6, 0, w=2.2, color=green),
-        Box("book", "codebook<br>(K, C)", 4.6, 1.3, w=2.2, color=green),
-        Box("dec", "decoder<br>conv ↑4", 7.0, 0, color=blue),
-        Box("xhat", "reconstruction<br>X̂ (T, 263)", 9.2, 0, color="#888888"),
-        Box("loss", "L_rec + α L_ric + β ‖z − sg[e]‖²", 7.0, 1.3, w=3.4, color=red),
+        Box("enc", "encoder<br>conv ↓4", 2.3, 0, color=blue),
+        Box("q", "quantizer<br>k = argmin ‖z − e_k‖", 5.2, 0, w=2.2, color=green),
+        Box("book", "codebook<br>(K, C)", 5.2, 1.3, w=2.2, color=green),
+        Box("dec", "decoder<br>conv ↑4", 8.0, 0, color=blue),
+        Box("xhat", "reconstruction<br>X̂ (T, 263)", 10.3, 0, color="#888888"),
+        Box("loss", "L_rec + α L_ric + β ‖z − sg[e]‖²", 9.0, 1.3, w=3.2, color=red),
     ]
     arrows = [("x", "enc"), ("enc", "q", "z (T/4, C)"), ("book", "q"), ("q", "dec", "e_k"), ("dec", "xhat"),
               ("xhat", "loss")]
@@ -91,16 +91,16 @@ def codebook_update_diagram() -> go.Figure:
     green, orange, purple = PALETTE[2], PALETTE[3], PALETTE[4]
     boxes = [
         Box("z", "encoder outputs z<br>of the batch", 0, 0, w=2.0, color=PALETTE[0]),
-        Box("assign", "assign each z<br>to its nearest code", 2.6, 0, w=2.2, color=green),
-        Box("ema", "EMA: N_k ← μN_k + (1−μ)n_k<br>e_k ← μ-average of the mean of its z", 5.9, 0, w=3.6,
+        Box("assign", "assign each z<br>to its nearest code", 2.7, 0, w=2.2, color=green),
+        Box("ema", "EMA: N_k ← μN_k + (1−μ)n_k<br>e_k ← μ-average of the mean of its z", 6.4, 0, w=3.6,
             color=purple),
-        Box("dead", "N_k < 1 ?<br>(dead code)", 5.9, 1.3, w=2.2, color=orange),
-        Box("reset", "reset e_k to a<br>batch vector z", 8.8, 1.3, w=2.2, color=orange),
-        Box("book", "codebook<br>e_1 … e_K", 8.8, 0, w=2.0, color=green),
+        Box("dead", "N_k < 1 ?<br>(dead code)", 6.4, 1.3, w=2.2, color=orange),
+        Box("reset", "reset e_k to a<br>batch vector z", 9.7, 1.3, w=2.2, color=orange),
+        Box("book", "codebook<br>e_1 … e_K", 9.7, 0, w=2.0, color=green),
     ]
-    arrows = [("z", "assign"), ("assign", "ema", "counts n_k, sums"), ("ema", "book"), ("ema", "dead"),
+    arrows = [("z", "assign"), ("assign", "ema", "n_k, sums"), ("ema", "book"), ("ema", "dead"),
               ("dead", "reset", "yes"), ("reset", "book")]
-    return block_diagram(boxes, arrows, title="EMA + reset: the codebook moves without gradients", height=260)
+    return block_diagram(boxes, arrows, title="EMA + reset, without gradients", height=260)
 
 
 def t2m_gpt_diagram() -> go.Figure:
