@@ -12,7 +12,7 @@ Two steps, both reachable from the CLI (``motionlab book run`` / ``motionlab boo
    papermill ``injected-parameters`` cell is tagged ``remove-cell`` and a figure's plotly-JSON copy is
    dropped where its HTML copy exists (see :func:`drop_book_unreadable_mimes`).
 
-With ``prepare_only``, :func:`run_chapters` also gives every ``# NBVAL_CHECK_OUTPUT`` cell its stored
+With ``prepare_only``, :func:`run_chapters` also gives every cell tagged ``nbval-check-output`` its stored
 reference output, so that nbval really compares it (see :mod:`motionlab.checked_cells`).
 """
 

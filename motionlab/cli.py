@@ -3,7 +3,7 @@
     motionlab info                                   versions, device, resolved profile, cache location
     motionlab book run   [--profile P] [--chapters 01 03 ...]   execute chapters with papermill
     motionlab book build                             build the HTML book from executed chapters
-    motionlab book freeze [--chapters ...]           store the reference output of '# NBVAL_CHECK_OUTPUT' cells
+    motionlab book freeze [--chapters ...]           store the reference output of nbval-check-output cells
     motionlab data synth [--profile P] [--out DIR]   build MotionLab-Synth
     motionlab data check DIR                         validate a dataset folder and print its statistics
     motionlab data convert JOINTS_DIR OUT [--force]  turn (T, 22, 3) joint arrays + captions into a dataset
@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--executed", default="_build/executed")
     build.add_argument("--out", default="_build")
     build.set_defaults(func=_cmd_book_build)
-    freeze = book_sub.add_parser("freeze", help="store the output of each '# NBVAL_CHECK_OUTPUT' cell as the "
+    freeze = book_sub.add_parser("freeze", help="store the output of each cell tagged nbval-check-output as the "
                                                 "reference nbval compares against (in the cell's metadata)")
     freeze.add_argument("--chapters", nargs="*", default=None, help="chapter names or number prefixes")
     freeze.add_argument("--profile", default="smoke")

@@ -115,4 +115,4 @@ def t2m_gpt_diagram() -> go.Figure:
         Box("tok", "VQ-VAE tokens<br>s₁ … s_T, End", 3.2, 0, w=2.4, color=green),
     ]
     arrows = [("text", "clip"), ("clip", "seq", "c"), ("tok", "seq"), ("seq", "gpt"), ("gpt", "out")]
-    return block_diagram(boxes, arrows, title="T2M-GPT: the sentence feature is the first token", height=250)
+    return block_diagram(boxes, arrows, title="T2M-GPT: the sentence is token 0", height=250)
