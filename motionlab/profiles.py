@@ -39,6 +39,10 @@ from dataclasses import dataclass, field, fields, replace
 from motionlab.evaluation.evaluator import EvaluatorConfig
 from motionlab.evaluation.protocol import ProtocolOptions
 from motionlab.evaluation.train_evaluator import SELECT_BY, EvaluatorRecipe
+from motionlab.generators.momask.masked_transformer import MaskedTransformerConfig
+from motionlab.generators.momask.residual_transformer import ResidualTransformerConfig
+from motionlab.generators.momask.train_masked import MaskedTransformerRecipe
+from motionlab.generators.momask.train_residual import ResidualTransformerRecipe
 from motionlab.generators.t2m_gpt import T2MGPTConfig
 from motionlab.generators.train_t2m_gpt import T2MGPTRecipe
 from motionlab.tokenizers.train import TokenizerRecipe
@@ -79,6 +83,8 @@ class Profile:
     tokenizer: TokenizerRecipe
     gpt: T2MGPTRecipe
     momask_tokenizer: TokenizerRecipe  # MoMask's RVQ-VAE: the tokenizer with n_quantizers > 1 (chapters 6-7)
+    momask_residual: ResidualTransformerRecipe  # MoMask's residual transformer: RVQ layers 1..L-1 (chapter 7)
+    momask_masked: MaskedTransformerRecipe  # MoMask's masked transformer: the RVQ's base layer (chapter 7)
     sweeps: Sweeps = field(default_factory=Sweeps)
     cpu_threads: int | None = None  # torch threads on CPU (None = leave torch's default)
     chapter_budget_s: int = 360  # target per chapter, checked by benchmarks, never by tests
@@ -148,6 +154,25 @@ SMOKE = Profile(
                           milestones=(300,), gamma=0.05, log_every=20, eval_every=50),
         cpu_threads=1, ablation={"steps": 200, "width": 32, "code_dim": 32},
     ),
+    # MoMask's residual transformer on 2 CPU cores: 2 post-LN layers of width 64 over the smoke RVQ's 3 layers
+    # (~0.13 M parameters), ~0.04 s per step of batch 32 on one thread: ~11 s for the 300 steps
+    momask_residual=ResidualTransformerRecipe(
+        model=ResidualTransformerConfig(n_codes=128, n_quantizers=3, code_dim=64, width=64, n_layers=2, n_heads=4,
+                                        ff=128, dropout=0.1),
+        train=TrainConfig(steps=300, lr=1e-3, batch_size=32, betas=(0.9, 0.99), weight_decay=1e-5,
+                          weight_decay_on="all", warmup_steps=30, schedule="step", milestones=(240,), gamma=0.1,
+                          log_every=25),
+        ablation={"steps": 100},
+    ),
+    # MoMask's masked transformer on 2 CPU cores: 2 post-LN layers of width 64 over the smoke RVQ's base layer
+    momask_masked=MaskedTransformerRecipe(
+        model=MaskedTransformerConfig(n_codes=128, code_dim=64, width=64, n_layers=2, n_heads=4, ff=128,
+                                      dropout=0.1),
+        train=TrainConfig(steps=300, lr=1e-3, batch_size=32, betas=(0.9, 0.99), weight_decay=1e-5,
+                          weight_decay_on="all", warmup_steps=30, schedule="step", milestones=(240,), gamma=0.1,
+                          log_every=25),
+        ablation={"steps": 100},
+    ),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(32, 64, 128), gpt_seeds=1, gpt_replications=2),
     cpu_threads=2,
     chapter_budget_s=120,
@@ -181,6 +206,24 @@ LAPTOP = Profile(
         train=TrainConfig(steps=2000, lr=1e-3, batch_size=32, betas=(0.9, 0.99), warmup_steps=100,
                           schedule="step", milestones=(1500,), gamma=0.05, log_every=50, eval_every=200),
         cpu_threads=1, ablation={"steps": 600, "width": 48, "code_dim": 48},
+    ),
+    # residual transformer over the laptop RVQ's 6 layers: 3 x 128 (~0.7 M parameters), ~0.1 s per step of
+    # batch 32 on one busy CPU thread, ~100 s per seed
+    momask_residual=ResidualTransformerRecipe(
+        model=ResidualTransformerConfig(n_codes=256, n_quantizers=6, code_dim=128, width=128, n_layers=3, n_heads=4,
+                                        ff=256, dropout=0.1),
+        train=TrainConfig(steps=1000, lr=6e-4, batch_size=32, betas=(0.9, 0.99), weight_decay=1e-5,
+                          weight_decay_on="all", warmup_steps=100, schedule="step", milestones=(800,), gamma=0.1,
+                          log_every=50),
+        ablation={"steps": 400, "width": 96, "n_layers": 2},
+    ),
+    momask_masked=MaskedTransformerRecipe(
+        model=MaskedTransformerConfig(n_codes=256, code_dim=128, width=128, n_layers=4, n_heads=4, ff=256,
+                                      dropout=0.1),
+        train=TrainConfig(steps=1500, lr=6e-4, batch_size=32, betas=(0.9, 0.99), weight_decay=1e-5,
+                          weight_decay_on="all", warmup_steps=100, schedule="step", milestones=(1200,), gamma=0.1,
+                          log_every=50),
+        ablation={"steps": 500, "width": 96, "n_layers": 2},
     ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(128, 256, 512), gpt_seeds=3, gpt_replications=5),
     cpu_threads=2,
@@ -220,6 +263,25 @@ FULL = Profile(
                           schedule="step", milestones=(9000,), gamma=0.05, log_every=300, eval_every=1200,
                           best_metric="val_fid"),
         ablation={"steps": 2000, "width": 256, "code_dim": 256, "best_metric": None},
+    ),
+    # the paper's residual transformer (8 x 384, 13 M parameters with CLIP's 512-d feature) on a short GPU budget
+    momask_residual=ResidualTransformerRecipe(
+        model=ResidualTransformerConfig(n_codes=512, n_quantizers=6, code_dim=512, width=384, n_layers=8, n_heads=6,
+                                        ff=1024, dropout=0.2, cond_drop=0.2),
+        train=TrainConfig(steps=6000, lr=2e-4, batch_size=128, betas=(0.9, 0.99), weight_decay=1e-5,
+                          weight_decay_on="all", warmup_steps=500, schedule="step", milestones=(4500,), gamma=0.1,
+                          log_every=300, eval_every=1000),
+        ablation={"steps": 1500},
+    ),
+    # the paper's masked transformer (8 x 384, 12 M parameters with CLIP's 512-d feature) on a short GPU budget,
+    # weights chosen by validation FID of base-layer motions as the official net_best_fid
+    momask_masked=MaskedTransformerRecipe(
+        model=MaskedTransformerConfig(n_codes=512, code_dim=512, width=384, n_layers=8, n_heads=6, ff=1024,
+                                      dropout=0.2, cond_drop=0.1),
+        train=TrainConfig(steps=6000, lr=2e-4, batch_size=128, betas=(0.9, 0.99), weight_decay=1e-5,
+                          weight_decay_on="all", warmup_steps=500, schedule="step", milestones=(4500,), gamma=0.1,
+                          log_every=300, eval_every=1000, best_metric="val_fid"),
+        ablation={"steps": 1500, "best_metric": None},
     ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(256, 512, 1024), gpt_seeds=3, gpt_replications=3),
     chapter_budget_s=360,
@@ -263,6 +325,29 @@ PAPER = Profile(
         train=TrainConfig(steps=350000, lr=2e-4, batch_size=256, betas=(0.9, 0.99), weight_decay=0.0,
                           warmup_steps=2000, schedule="step", milestones=(150000, 250000), gamma=0.05, amp=False,
                           log_every=7500, eval_every=7000, best_metric="val_fid"),
+        ablation={"best_metric": None},
+    ),
+    # MoMask official residual transformer (tres_nlayer8_ld384_ff1024_rvq6ns_cdp0.2_sw): 8 post-LN layers of
+    # width 384, 6 heads, FFN 1024, GELU, dropout 0.2, cond_drop 0.2, --share_weight; batch 64, AdamW 2e-4
+    # beta (0.9, 0.99) wd 1e-5, 2k warm-up, lr x0.1 at 50k, fp32.  500 epochs ~ 183k iterations on
+    # HumanML3D's 23,384 training motions (an estimate: the official run counts epochs).
+    momask_residual=ResidualTransformerRecipe(
+        model=ResidualTransformerConfig(n_codes=512, n_quantizers=6, code_dim=512, width=384, n_layers=8, n_heads=6,
+                                        ff=1024, dropout=0.2, cond_drop=0.2, share_weights=True),
+        train=TrainConfig(steps=183000, lr=2e-4, batch_size=64, betas=(0.9, 0.99), weight_decay=1e-5,
+                          weight_decay_on="all", warmup_steps=2000, schedule="step", milestones=(50000,), gamma=0.1,
+                          amp=False, log_every=7500, eval_every=7000),
+    ),
+    # MoMask official masked transformer (t2m_nlayer8_nhead6_ld384_ff1024_cdp0.1_rvq6ns): 8 post-LN layers of
+    # width 384, 6 heads, FFN 1024, GELU, dropout 0.2, cond_drop 0.1; batch 64, AdamW 2e-4 beta (0.9, 0.99)
+    # wd 1e-5 (all parameters), 2k warm-up, lr x0.1 at 50k, fp32, best val FID (evaluated every 10 epochs).
+    # 500 epochs ~ 183k iterations on HumanML3D's 23,384 training motions (an estimate, as momask_residual).
+    momask_masked=MaskedTransformerRecipe(
+        model=MaskedTransformerConfig(n_codes=512, code_dim=512, width=384, n_layers=8, n_heads=6, ff=1024,
+                                      dropout=0.2, cond_drop=0.1),
+        train=TrainConfig(steps=183000, lr=2e-4, batch_size=64, betas=(0.9, 0.99), weight_decay=1e-5,
+                          weight_decay_on="all", warmup_steps=2000, schedule="step", milestones=(50000,), gamma=0.1,
+                          amp=False, log_every=7500, eval_every=3650, best_metric="val_fid"),
         ablation={"best_metric": None},
     ),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(256, 512, 1024), gpt_seeds=1, gpt_replications=20),

@@ -3,6 +3,7 @@
 * :mod:`~motionlab.generators.t2m_gpt` -- the T2M-GPT transformer, KV-cache sampling;
 * :mod:`~motionlab.generators.train_t2m_gpt` -- corruption, training, the cached model (:func:`get_t2m_gpt`);
 * :mod:`~motionlab.generators.t2m_gpt_pipeline` -- captions to motions, baselines, evaluating runs;
+* :mod:`~motionlab.generators.momask` -- MoMask's masked and residual transformers over RVQ tokens;
 * :mod:`~motionlab.generators.commands` -- ``motionlab generate``.
 
 Names are imported lazily, so importing one generator does not load the others.

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from motionlab.errors import InputError
 
 __all__ = ["T2MGPTConfig", "T2MGPT", "KVCache", "GeneratedTokens", "sinusoidal_table", "filter_top_k",
-           "sample_from_logits", "FALLBACK_CODE"]
+           "init_weights", "sample_from_logits", "FALLBACK_CODE"]
 
 FALLBACK_CODE = 1  # what the official evaluation decodes when the sampler emits End first
 
@@ -86,6 +86,18 @@ def sinusoidal_table(length: int, dim: int) -> torch.Tensor:
     table[:, 0::2] = torch.sin(pos * freq)
     table[:, 1::2] = torch.cos(pos * freq[: dim // 2])
     return table  # (L, D)
+
+
+def init_weights(module: nn.Module) -> None:
+    """GPT-2 initialisation, as the official T2M-GPT and MoMask code: N(0, 0.02) weights of linear and
+    embedding layers, zero biases, unit LayerNorm gains (``model.apply(init_weights)``)."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if getattr(module, "bias", None) is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
 
 
 class KVCache:
@@ -221,17 +233,7 @@ class T2MGPT(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.n_codes + 1, bias=False)  # codes + End (never Pad)
-        self.apply(self._init_weights)
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if getattr(module, "bias", None) is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        self.apply(init_weights)
 
     def num_params(self) -> int:
         """Trainable parameters (the sinusoidal table is a buffer, not counted)."""

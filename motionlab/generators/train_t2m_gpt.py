@@ -230,16 +230,9 @@ def validation_loss(model: T2MGPT, dataset: GPTTokenSet, batch_size: int = 128, 
 # ------------------------------------------------------------------------------------ cached model
 def _caption_features(split, encoder: str, device, progress=None) -> list[np.ndarray]:
     """Per motion of a tokenised split: ``(n_captions, dim)`` fp16 sentence features (cached on disk)."""
-    from motionlab.text.encoders import embed_captions
+    from motionlab.text.encoders import embed_caption_sets
 
-    texts = [[c.text if hasattr(c, "text") else str(c) for c in caps] for caps in split.captions]
-    flat = [t for caps in texts for t in caps]
-    emb = embed_captions(flat, encoder, device=device, progress=progress)
-    out, pos = [], 0
-    for caps in texts:
-        out.append(emb[pos:pos + len(caps)])
-        pos += len(caps)
-    return out
+    return embed_caption_sets(split.captions, encoder, device=device, progress=progress)
 
 
 def fraction_indices(n: int, fraction: float, seed: int) -> np.ndarray:

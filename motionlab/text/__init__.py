@@ -12,7 +12,7 @@ _LAZY = {
     "TextEncoder": "encoders", "MiniLMEncoder": "encoders", "ClipEncoder": "encoders",
     "EncoderUnavailableError": "encoders", "PromptTruncationWarning": "encoders", "ENCODERS": "encoders",
     "get_text_encoder": "encoders", "embed_captions": "encoders", "check_prompts": "encoders",
-    "embedding_cache_dir": "encoders", "text_key": "encoders",
+    "embedding_cache_dir": "encoders", "text_key": "encoders", "embed_caption_sets": "encoders",
 }
 
 __all__ = sorted(_LAZY)

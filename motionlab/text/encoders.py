@@ -29,7 +29,8 @@ from motionlab.errors import InputError, MotionlabError
 
 __all__ = [
     "TextEncoder", "MiniLMEncoder", "ClipEncoder", "EncoderUnavailableError", "PromptTruncationWarning",
-    "ENCODERS", "get_text_encoder", "embed_captions", "check_prompts", "embedding_cache_dir", "text_key",
+    "ENCODERS", "get_text_encoder", "embed_captions", "embed_caption_sets", "check_prompts", "embedding_cache_dir",
+    "text_key",
 ]
 
 
@@ -438,3 +439,15 @@ def embed_captions(
             store.add(list(missing), emb16)
         found.update(zip(missing, emb16))
     return np.stack([found[k] for k in keys]).astype(np.float16, copy=False)  # (N, dim)
+
+
+def embed_caption_sets(caption_sets: Sequence[Sequence], encoder: str | TextEncoder = "minilm", *,
+                       device: str | torch.device = "cpu", progress: Callable[[str], None] | None = None
+                       ) -> list[np.ndarray]:
+    """Per item (a motion's captions: ``Caption`` objects or strings), its ``(n_captions, dim)`` fp16 sentence
+    features, encoded in one :func:`embed_captions` call (cached on disk).  What every generator's training
+    reads: ``embed_caption_sets(split.captions, recipe.encoder)``."""
+    texts = [[c.text if hasattr(c, "text") else str(c) for c in caps] for caps in caption_sets]
+    emb = embed_captions([t for caps in texts for t in caps], encoder, device=device, progress=progress)
+    bounds = np.cumsum([0] + [len(caps) for caps in texts])
+    return [emb[bounds[i]:bounds[i + 1]] for i in range(len(texts))]  # (n_i, dim) each

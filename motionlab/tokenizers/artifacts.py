@@ -2,7 +2,9 @@
 
 * :func:`tokenize_motions` / :func:`tokenize_split` -- T2M-GPT tokenises every training motion once with the
   frozen VQ-VAE, after cropping it to a multiple of 4 frames at a random offset; the generators of chapters
-  5-8 read those id arrays.  ``tokenize_split`` caches them per (tokenizer, split, seed).
+  5-8 read those id arrays.  ``tokenize_split`` caches them per (tokenizer, split, seed).  A residual
+  tokenizer (MoMask's RVQ, ``n_quantizers`` = L > 1) gives ``(T', L)`` arrays (column v = layer v), a single
+  codebook ``(T',)`` ones; :func:`decode_tokens` takes either (and ``(T', l)`` with l < L: a coarse prefix).
 * :func:`reconstruct_motions` -- encode + decode raw motions (cropped to a multiple of 4 frames).
 * :func:`evaluate_reconstruction` -- MPJPE (mm, pelvis-aligned joints from the RIC slice), reconstruction
   FID with the evaluator, codebook usage and perplexity over a split (whole motions, one pass).
@@ -31,11 +33,11 @@ def _device_of(model: VQVAE) -> torch.device:
     return next(model.parameters()).device
 
 
-def _by_length(lengths: Sequence[int]) -> list[list[int]]:
-    """Indices grouped by equal length, each group cut into batches of at most ``BATCH``."""
-    groups: dict[int, list[int]] = {}
+def _by_length(lengths: Sequence[int | tuple[int, ...]]) -> list[list[int]]:
+    """Indices grouped by equal length (or equal shape), each group cut into batches of at most ``BATCH``."""
+    groups: dict = {}
     for i, n in enumerate(lengths):
-        groups.setdefault(int(n), []).append(i)
+        groups.setdefault(tuple(int(d) for d in n) if isinstance(n, tuple) else int(n), []).append(i)
     return [idx[s:s + BATCH] for _, idx in sorted(groups.items()) for s in range(0, len(idx), BATCH)]
 
 
@@ -55,7 +57,8 @@ def crop_offsets(lengths: Sequence[int], unit: int = 4, mode: str = "random",
 @torch.no_grad()
 def tokenize_motions(model: VQVAE, features: Sequence[np.ndarray], offsets: Sequence[int] | None = None
                      ) -> list[np.ndarray]:
-    """Token ids (int64, ``T // unit`` each) of raw (un-normalised) motions ``(T, D)``.
+    """Token ids (int64) of raw (un-normalised) motions ``(T, D)``: ``(T // unit,)`` per motion, or
+    ``(T // unit, L)`` with a residual tokenizer of L layers (column v holds layer v's ids).
 
     Each motion is cropped to ``T // unit * unit`` frames starting at ``offsets[i]`` (default 0).
     """
@@ -66,7 +69,7 @@ def tokenize_motions(model: VQVAE, features: Sequence[np.ndarray], offsets: Sequ
     out: list[np.ndarray | None] = [None] * len(crops)
     for batch in _by_length([c.shape[0] for c in crops]):
         x = torch.as_tensor(np.stack([crops[i] for i in batch]), device=device)  # (b, T, D)
-        ids = model.encode(model.normalize(x)).cpu().numpy()  # (b, T/unit)
+        ids = model.encode(model.normalize(x)).cpu().numpy()  # (b, T/unit) or (b, T/unit, L)
         for row, i in enumerate(batch):
             out[i] = ids[row].astype(np.int64)
     return out  # type: ignore[return-value]
@@ -74,11 +77,23 @@ def tokenize_motions(model: VQVAE, features: Sequence[np.ndarray], offsets: Sequ
 
 @torch.no_grad()
 def decode_tokens(model: VQVAE, tokens: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Raw features ``(len * unit, D)`` of token id arrays (the generators' last step)."""
+    """Raw features ``(len * unit, D)`` of token id arrays (the generators' last step).
+
+    Single codebook: ``(T',)`` arrays.  Residual tokenizer of L layers: ``(T', l)`` arrays with 1 <= l <= L
+    (the first l layers are summed: l < L decodes a coarse prefix, as in chapter 6); arrays of different
+    shapes are decoded in separate batches.
+    """
     model.eval()
     device, out = _device_of(model), [None] * len(tokens)
-    for batch in _by_length([len(t) for t in tokens]):
-        ids = torch.as_tensor(np.stack([np.asarray(tokens[i], dtype=np.int64) for i in batch]), device=device)
+    tokens = [np.asarray(t, dtype=np.int64) for t in tokens]
+    want = 2 if model.config.residual else 1
+    for i, t in enumerate(tokens):
+        if t.ndim != want:
+            shape = "(T', l) with l <= n_quantizers" if want == 2 else "(T',)"
+            raise InputError(f"decode_tokens: token array {i} has shape {t.shape}: expected {shape} for a "
+                             f"tokenizer with n_quantizers={model.config.n_quantizers}")
+    for batch in _by_length([t.shape for t in tokens]):
+        ids = torch.as_tensor(np.stack([tokens[i] for i in batch]), device=device)  # (b, T') or (b, T', l)
         feats = model.denormalize(model.decode(ids)).float().cpu().numpy()
         for row, i in enumerate(batch):
             out[i] = feats[row]
@@ -100,7 +115,10 @@ def evaluate_reconstruction(model: VQVAE, features: Sequence[np.ndarray], evalua
     ``mpjpe_mm``: mean per-joint position error in millimetres (whatever the skeleton's units), joints
     recovered from the RIC slice and aligned at the pelvis, averaged over all frames; ``fid``: Frechet distance between the evaluator's
     embeddings of reconstructions and originals (only with an ``evaluator``); ``usage`` / ``perplexity``:
-    of the code histogram over all motions.
+    of the code histogram over all motions.  With a residual tokenizer (L layers) each layer has its own
+    codebook, so each is measured on its own histogram (``usage_layer{v}``, ``perplexity_layer{v}`` for
+    v = 0..L-1) and ``usage`` / ``perplexity`` are their means over the layers (as the training's
+    ``val_usage`` / ``val_perplexity``); a single codebook's keys are unchanged.
     """
     from motionlab.data.features import features_to_joints
     from motionlab.data.skeleton import get_skeleton
@@ -111,7 +129,7 @@ def evaluate_reconstruction(model: VQVAE, features: Sequence[np.ndarray], evalua
     targets = [crop_to_unit(np.asarray(f, dtype=np.float32), model.config.unit) for f in features]
     tokens = tokenize_motions(model, targets)
     recons = decode_tokens(model, tokens)
-    ids = np.concatenate(tokens)
+    ids = np.concatenate(tokens).reshape(-1, model.config.n_quantizers)  # (N, L): one column per layer
     errors, frames = 0.0, 0
     for r, t in zip(recons, targets):
         pj, tj = features_to_joints(r, skeleton=skeleton), features_to_joints(t, skeleton=skeleton)
@@ -119,12 +137,14 @@ def evaluate_reconstruction(model: VQVAE, features: Sequence[np.ndarray], evalua
         errors += float(np.sum(per_frame))
         frames += int(np.size(per_frame))
     to_mm = 1000.0 / get_skeleton(skeleton).units_per_metre  # HumanML3D joints are in metres, KIT-ML's in mm
-    out = {
-        "mpjpe_mm": to_mm * errors / frames,
-        "usage": metrics.codebook_usage(ids, model.config.n_codes),
-        "perplexity": metrics.perplexity(ids, model.config.n_codes),
-        "motions": len(targets),
-    }
+    n_codes = model.config.n_codes
+    usage = [metrics.codebook_usage(ids[:, v], n_codes) for v in range(ids.shape[1])]  # per layer
+    ppl = [metrics.perplexity(ids[:, v], n_codes) for v in range(ids.shape[1])]  # exp(H(p_v))
+    out = {"mpjpe_mm": to_mm * errors / frames, "usage": float(np.mean(usage)), "perplexity": float(np.mean(ppl)),
+           "motions": len(targets)}
+    if model.config.residual:
+        for v, (u, p) in enumerate(zip(usage, ppl)):
+            out[f"usage_layer{v}"], out[f"perplexity_layer{v}"] = u, p
     if evaluator is not None:
         out["fid"] = metrics.fid(evaluator.embed_motions(recons), evaluator.embed_motions(targets))
     return out
@@ -180,10 +200,14 @@ def evaluate_reconstruction_official(model: VQVAE, split: Any, evaluator: Any, *
 # --------------------------------------------------------------------------------- cached tokens
 @dataclass
 class TokenizedSplit:
-    """Token ids of every motion of a split, in the split's order."""
+    """Token ids of every motion of a split, in the split's order.
+
+    ``tokens[i]`` is ``(T'_i,)`` for a single codebook and ``(T'_i, L)`` for a residual tokenizer of L
+    layers; :meth:`layer` gives one layer's ``(T'_i,)`` ids (MoMask's masked transformer reads layer 0).
+    """
 
     names: list[str]
-    tokens: list[np.ndarray]  # int64 ids, one array per motion
+    tokens: list[np.ndarray]  # int64 ids, one array per motion: (T',) or (T', L)
     offsets: np.ndarray  # crop start frame of each motion
     captions: list[list[Any]] = field(default_factory=list)  # the split's captions (Caption objects)
     n_codes: int = 0
@@ -196,6 +220,17 @@ class TokenizedSplit:
         """Frames covered by each motion's tokens (``len(tokens) * unit``)."""
         return np.array([len(t) * self.unit for t in self.tokens], dtype=np.int64)
 
+    @property
+    def n_layers(self) -> int:
+        """Quantizer layers per token: 1 for ``(T',)`` arrays, L for ``(T', L)`` ones."""
+        return int(self.tokens[0].shape[1]) if self.tokens and np.ndim(self.tokens[0]) == 2 else 1
+
+    def layer(self, v: int) -> list[np.ndarray]:
+        """Layer ``v``'s ids ``(T'_i,)`` of every motion (``v=0`` of a single codebook: the ids themselves)."""
+        if not 0 <= v < self.n_layers:
+            raise InputError(f"TokenizedSplit.layer({v}): the split has {self.n_layers} layer(s)")
+        return [t if t.ndim == 1 else t[:, v].copy() for t in self.tokens]
+
     def __len__(self) -> int:
         return len(self.tokens)
 
@@ -204,11 +239,12 @@ class TokenizedSplit:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         sizes = np.array([len(t) for t in self.tokens], dtype=np.int64)
-        flat = np.concatenate(self.tokens) if self.tokens else np.zeros(0, dtype=np.int64)
+        flat = np.concatenate(self.tokens) if self.tokens else np.zeros(0, dtype=np.int64)  # (N,) or (N, L)
         np.savez(folder / "tokens.npz", flat=flat.astype(np.int64), sizes=sizes, offsets=self.offsets)
         captions = [[_caption_dict(c) for c in caps] for caps in self.captions]
         (folder / "index.json").write_text(json.dumps(
             {"names": self.names, "captions": captions, "n_codes": self.n_codes, "unit": self.unit,
+             "n_layers": self.n_layers,
              "sources": self.sources, "spans": [list(map(int, s)) for s in self.spans]}))
         return folder
 
@@ -218,6 +254,8 @@ class TokenizedSplit:
         with np.load(folder / "tokens.npz", allow_pickle=False) as arrays:
             flat, sizes, offsets = arrays["flat"], arrays["sizes"], arrays["offsets"]
         index = json.loads((folder / "index.json").read_text())
+        if index.get("n_layers", 1) > 1:
+            flat = flat.reshape(-1, index["n_layers"])  # (N, L)
         bounds = np.concatenate([[0], np.cumsum(sizes)])
         tokens = [flat[bounds[i]:bounds[i + 1]].copy() for i in range(len(sizes))]
         captions = [[_caption_from(c) for c in caps] for caps in index["captions"]]
