@@ -39,8 +39,9 @@ from dataclasses import dataclass, field, fields, replace
 from motionlab.evaluation.evaluator import EvaluatorConfig
 from motionlab.evaluation.protocol import ProtocolOptions
 from motionlab.evaluation.train_evaluator import SELECT_BY, EvaluatorRecipe
-from motionlab.generators.momask.masked_transformer import MaskedTransformerConfig
+from motionlab.generators.momask.masked_transformer import LengthEstimatorConfig, MaskedTransformerConfig
 from motionlab.generators.momask.residual_transformer import ResidualTransformerConfig
+from motionlab.generators.momask.train_length import LengthEstimatorRecipe
 from motionlab.generators.momask.train_masked import MaskedTransformerRecipe
 from motionlab.generators.momask.train_residual import ResidualTransformerRecipe
 from motionlab.generators.t2m_gpt import T2MGPTConfig
@@ -85,6 +86,7 @@ class Profile:
     momask_tokenizer: TokenizerRecipe  # MoMask's RVQ-VAE: the tokenizer with n_quantizers > 1 (chapters 6-7)
     momask_residual: ResidualTransformerRecipe  # MoMask's residual transformer: RVQ layers 1..L-1 (chapter 7)
     momask_masked: MaskedTransformerRecipe  # MoMask's masked transformer: the RVQ's base layer (chapter 7)
+    momask_length: LengthEstimatorRecipe  # MoMask's length estimator: caption -> token count, when none is given
     sweeps: Sweeps = field(default_factory=Sweeps)
     cpu_threads: int | None = None  # torch threads on CPU (None = leave torch's default)
     chapter_budget_s: int = 360  # target per chapter, checked by benchmarks, never by tests
@@ -173,6 +175,13 @@ SMOKE = Profile(
                           log_every=25),
         ablation={"steps": 100},
     ),
+    # MoMask's length estimator (our recipe: the official training code is not released): hidden 128
+    # (~0.07 M parameters), a few ms per step of batch 64 on one thread
+    momask_length=LengthEstimatorRecipe(
+        model=LengthEstimatorConfig(hidden=128),
+        train=TrainConfig(steps=300, lr=1e-3, batch_size=64, betas=(0.9, 0.99), weight_decay=1e-5, amp=False,
+                          log_every=50, eval_every=50, best_metric="val_loss"),
+    ),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(32, 64, 128), gpt_seeds=1, gpt_replications=2),
     cpu_threads=2,
     chapter_budget_s=120,
@@ -224,6 +233,11 @@ LAPTOP = Profile(
                           weight_decay_on="all", warmup_steps=100, schedule="step", milestones=(1200,), gamma=0.1,
                           log_every=50),
         ablation={"steps": 500, "width": 96, "n_layers": 2},
+    ),
+    momask_length=LengthEstimatorRecipe(
+        model=LengthEstimatorConfig(hidden=256),
+        train=TrainConfig(steps=1000, lr=1e-3, batch_size=64, betas=(0.9, 0.99), weight_decay=1e-5, amp=False,
+                          log_every=100, eval_every=100, best_metric="val_loss"),
     ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(128, 256, 512), gpt_seeds=3, gpt_replications=5),
     cpu_threads=2,
@@ -282,6 +296,12 @@ FULL = Profile(
                           weight_decay_on="all", warmup_steps=500, schedule="step", milestones=(4500,), gamma=0.1,
                           log_every=300, eval_every=1000, best_metric="val_fid"),
         ablation={"steps": 1500, "best_metric": None},
+    ),
+    # the official length estimator's size (512 -> 512 -> 256 -> 128 -> 50) on a short GPU budget
+    momask_length=LengthEstimatorRecipe(
+        model=LengthEstimatorConfig(),
+        train=TrainConfig(steps=3000, lr=5e-4, batch_size=256, betas=(0.9, 0.99), weight_decay=1e-5,
+                          amp=False, log_every=300, eval_every=300, best_metric="val_loss"),
     ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(256, 512, 1024), gpt_seeds=3, gpt_replications=3),
     chapter_budget_s=360,
@@ -350,6 +370,11 @@ PAPER = Profile(
                           amp=False, log_every=7500, eval_every=3650, best_metric="val_fid"),
         ablation={"best_metric": None},
     ),
+    # MoMask's length estimator at the official size (models/vq/model.py::LengthEstimator: 512 -> 512 -> 256 ->
+    # 128 -> 50 classes); its training code is not released, so the schedule is ours (LengthEstimatorRecipe's
+    # defaults: AdamW 1e-4, batch 64, 20k steps, lowest validation cross-entropy).  The official evaluation
+    # never uses it (GT lengths).
+    momask_length=LengthEstimatorRecipe(),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(256, 512, 1024), gpt_seeds=1, gpt_replications=20),
     chapter_budget_s=0,  # no budget: days
 )

@@ -3,8 +3,8 @@
 Writes an animated skeleton page (``wave.html``, plotly.js inlined so it opens offline) and, beside it,
 ``wave.features.npy`` (raw features, frames x 263) and ``wave.joints.npy`` (joint positions, frames x 22 x 3);
 with ``--samples N > 1`` one pair per sample (``wave.s2.features.npy`` ...) and all samples side by side in
-the page.  The model is the profile's cached T2M-GPT; when it is missing it is trained first (with its
-tokenizer), which the command says before it starts.
+the page.  The model is the profile's cached T2M-GPT (``--model momask``: its MoMask, the four parts); when it is
+missing it is trained first (with its tokenizer), which the command says before it starts.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import numpy as np
 
 from motionlab.errors import InputError
 
-MODELS = ("t2m-gpt",)
+MODELS = ("t2m-gpt", "momask")
+LABELS = {"t2m-gpt": "T2M-GPT", "momask": "MoMask"}  # how pages and logs name each model
 
 
 def output_paths(out: str | Path, n_samples: int) -> tuple[Path, list[tuple[Path, Path]]]:
@@ -77,20 +78,23 @@ def generate_command(args: argparse.Namespace) -> int:
         resolve_dataset(args.data, profile, build=False)
     # validate the prompt before any (possibly long) training: empty, unknown-only and overlong prompts fail here
     (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
-    print(f"[motionlab] T2M-GPT, profile {profile.name}, data {args.data}, device {device}")
-    from motionlab.generators.train_t2m_gpt import get_t2m_gpt, t2m_gpt_is_cached
-
+    print(f"[motionlab] {LABELS[args.model]}, profile {profile.name}, data {args.data}, device {device}")
     from motionlab.data.paths import resolve_dataset
 
     data_dir = resolve_dataset(args.data, profile)
-    if not t2m_gpt_is_cached(data_dir, profile.gpt, profile.tokenizer):
-        print(f"[motionlab] no trained T2M-GPT for this profile in the cache yet: training it now "
-              f"({profile.gpt.train.steps} steps; the tokenizer, {profile.tokenizer.train.steps} steps, first if "
-              f"it is missing too). Later calls reuse it.", flush=True)
+    if args.model == "momask":
+        pipeline = _momask(data_dir, profile, device)
+    else:
+        from motionlab.generators.train_t2m_gpt import get_t2m_gpt, t2m_gpt_is_cached
+
+        if not t2m_gpt_is_cached(data_dir, profile.gpt, profile.tokenizer):
+            print(f"[motionlab] no trained T2M-GPT for this profile in the cache yet: training it now "
+                  f"({profile.gpt.train.steps} steps; the tokenizer, {profile.tokenizer.train.steps} steps, first "
+                  f"if it is missing too). Later calls reuse it.", flush=True)
+        pipeline = get_t2m_gpt(data_dir, profile.gpt, profile.tokenizer, device)
 
     from motionlab.viz import animate, save_html
 
-    pipeline = get_t2m_gpt(data_dir, profile.gpt, profile.tokenizer, device)
     pipeline.reseed(args.seed)
     start = time.perf_counter()
     result = pipeline.generate([text] * args.samples)
@@ -100,7 +104,7 @@ def generate_command(args: argparse.Namespace) -> int:
         feat_path.parent.mkdir(parents=True, exist_ok=True)
         np.save(feat_path, feats.astype(np.float32))
         np.save(joint_path, pos.astype(np.float32))
-    titles = ["T2M-GPT"] if args.samples == 1 else [f"sample {i + 1}" for i in range(args.samples)]
+    titles = [LABELS[args.model]] if args.samples == 1 else [f"sample {i + 1}" for i in range(args.samples)]
     fig = animate(joints, skeleton=result.skeleton, titles=titles, caption=text)
     save_html(fig, page)
     for i, (tokens, feats) in enumerate(zip(result.tokens, result.features)):
@@ -116,3 +120,16 @@ def generate_command(args: argparse.Namespace) -> int:
             out = feat_path.with_name(feat_path.name.replace(".features.npy", FORMATS[args.format]))
             print(f"  {export_motion(pos, out, format=args.format, skeleton=result.skeleton).summary()}")
     return 0
+
+
+def _momask(data_dir: Path, profile, device):
+    """The profile's MoMask pipeline (its four cached parts), saying first when any of them must be trained."""
+    from motionlab.generators.momask.pipeline import get_momask, momask_is_cached
+
+    parts = (profile.momask_tokenizer, profile.momask_masked, profile.momask_residual, profile.momask_length)
+    if not momask_is_cached(data_dir, *parts):
+        print(f"[motionlab] no trained MoMask for this profile in the cache yet: training the missing parts now "
+              f"(RVQ-VAE {parts[0].train.steps}, masked transformer {parts[1].train.steps}, residual transformer "
+              f"{parts[2].train.steps}, length estimator {parts[3].train.steps} steps). Later calls reuse them.",
+              flush=True)
+    return get_momask(data_dir, *parts, device)

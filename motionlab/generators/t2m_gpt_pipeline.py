@@ -102,13 +102,10 @@ class T2MGPTPipeline:
 
     def embed(self, texts: Sequence[str], overlong: str = "warn") -> torch.Tensor:
         """Sentence features ``(N, text_dim)`` from the on-disk cache (encoding only unseen prompts)."""
-        from motionlab.text.encoders import embed_captions
+        from motionlab.text.encoders import embed_prompts
 
-        emb = embed_captions(list(texts), self.encoder, device=self.device, overlong=overlong)
-        if emb.shape[1] != self.gpt.config.text_dim:
-            raise InputError(f"encoder {self.encoder!r} gives {emb.shape[1]}-d features but the GPT was trained "
-                             f"on {self.gpt.config.text_dim}-d ones")
-        return torch.from_numpy(emb.astype(np.float32))
+        return embed_prompts(texts, self.encoder, device=self.device, dim=self.gpt.config.text_dim,
+                             model="the GPT", overlong=overlong)
 
     def tokens(self, texts: Sequence[str], lengths: Sequence[int] | None = None, overlong: str = "warn"
                ) -> list[np.ndarray]:

@@ -451,3 +451,14 @@ def embed_caption_sets(caption_sets: Sequence[Sequence], encoder: str | TextEnco
     emb = embed_captions([t for caps in texts for t in caps], encoder, device=device, progress=progress)
     bounds = np.cumsum([0] + [len(caps) for caps in texts])
     return [emb[bounds[i]:bounds[i + 1]] for i in range(len(texts))]  # (n_i, dim) each
+
+
+def embed_prompts(texts, encoder: str, *, device, dim: int, model: str, overlong: str = "warn") -> torch.Tensor:
+    """Sentence features ``(N, dim)`` of prompts for a generator trained on ``dim``-d features of
+    ``encoder`` (through the on-disk cache, encoding only unseen prompts); a clear error naming ``model``
+    when the encoder gives another width."""
+    emb = embed_captions(list(texts), encoder, device=device, overlong=overlong)
+    if emb.shape[1] != dim:
+        raise InputError(f"encoder {encoder!r} gives {emb.shape[1]}-d features but {model} was trained on "
+                         f"{dim}-d ones")
+    return torch.from_numpy(emb.astype(np.float32))

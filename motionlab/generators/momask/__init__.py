@@ -7,7 +7,11 @@
 * :mod:`~motionlab.generators.momask.residual_transformer` -- the residual transformer (RVQ layers 1..L-1,
   one pass per layer, tied prediction/embedding tables);
 * :mod:`~motionlab.generators.momask.train_residual` -- its recipe, batches over ``(T', L)`` ids, loss and the
-  cached model (:func:`get_residual_transformer`).
+  cached model (:func:`get_residual_transformer`);
+* :mod:`~motionlab.generators.momask.train_length` -- the length estimator's recipe and cached model
+  (:func:`get_length_estimator`);
+* :mod:`~motionlab.generators.momask.pipeline` -- captions in, motions out (:class:`MoMaskPipeline`,
+  :func:`get_momask`).
 
 Names are imported lazily, so importing one part does not load the others.
 """
@@ -26,6 +30,9 @@ _LAZY = {
     "ResidualTransformerRecipe": "train_residual", "ResidualTokenSet": "train_residual",
     "ResidualBatches": "train_residual", "ResidualRun": "train_residual", "residual_loss": "train_residual",
     "get_residual_transformer": "train_residual",
+    "LengthEstimatorRecipe": "train_length", "LengthEstimatorRun": "train_length",
+    "get_length_estimator": "train_length",
+    "MoMaskPipeline": "pipeline", "get_momask": "pipeline", "momask_is_cached": "pipeline",
 }
 
 __all__ = sorted(_LAZY)
