@@ -181,6 +181,11 @@ def artifact_dir(name: str, data: str, config: Any) -> Path:
     return cache_dir() / name / f"{safe_data}-{config_hash(config)}"
 
 
+def is_cached(name: str, data: str, config: Any) -> bool:
+    """Whether :func:`load_or_train` with these arguments would load (a finished artifact is there)."""
+    return (artifact_dir(name, data, config) / _COMPLETE).exists()
+
+
 @contextlib.contextmanager
 def _file_lock(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)

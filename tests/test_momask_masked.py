@@ -274,3 +274,19 @@ def test_get_masked_transformer_trains_then_loads(tiny_dataset, isolated_cache, 
 
     with pytest.raises(InputError, match="residual tokenizer"):
         get_masked_transformer(tiny_dataset, recipe, p.tokenizer, "cpu")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*shorter than the 64-frame tokenizer window")
+def test_masked_transformer_selected_by_validation_fid(tiny_dataset, isolated_cache, mean_embedder):
+    from motionlab.generators.momask.train_masked import get_masked_transformer
+
+    p = get_profile("smoke")
+    tokenizer = p.momask_tokenizer.replace(steps=8, batch_size=4, width=16, code_dim=8, n_codes=16, n_quantizers=3,
+                                           log_every=4, eval_every=4, window=32)
+    recipe = p.momask_masked.replace(steps=12, milestones=(10,), warmup_steps=2, batch_size=8, width=16, n_heads=2,
+                                     ff=32, n_layers=1, log_every=4, eval_every=6, best_metric="val_fid",
+                                     best_mode="min")
+    run = get_masked_transformer(tiny_dataset, recipe, tokenizer, "cpu", evaluator=mean_embedder)
+    fids = [e["val_fid"] for e in run.info["evals"]]
+    assert len(fids) == 2 and all(np.isfinite(fids))

@@ -172,7 +172,8 @@ def test_subclips_slice_the_whole_motions_tokens(tiny_dataset, isolated_cache, t
 
 
 def test_val_fid_selection_keeps_the_best_weights(tiny_dataset, isolated_cache, mean_embedder):
-    from motionlab.tokenizers.train import reconstruct, val_motions, validation_fid
+    from motionlab.tokenizers.artifacts import reconstruct_motions
+    from motionlab.tokenizers.train import ValidationFID
 
     recipe = TINY.replace(best_metric="val_fid", best_mode="min", eval_every=2, steps=6)
     with pytest.raises(InputError, match="validation FID"):
@@ -180,7 +181,7 @@ def test_val_fid_selection_keeps_the_best_weights(tiny_dataset, isolated_cache, 
     run = get_tokenizer_run(tiny_dataset, recipe, "cpu", evaluator=mean_embedder)
     fids = [e["val_fid"] for e in run.evals]
     assert len(fids) == 3 and all(np.isfinite(fids))
-    motions = val_motions(tiny_dataset)
-    kept = validation_fid(mean_embedder, motions, lambda f: reconstruct(run.model, f))
+    val_fid = ValidationFID(mean_embedder, tiny_dataset)
+    kept = val_fid(reconstruct_motions(run.model, val_fid.motions)[0])
     assert kept == pytest.approx(min(fids), rel=1e-4, abs=1e-6)  # the model ends with its best evaluation
     assert recipe.key() != TINY.replace(eval_every=2, steps=6).key()  # selection changes what is cached

@@ -249,13 +249,13 @@ def fraction_indices(n: int, fraction: float, seed: int) -> np.ndarray:
 def t2m_gpt_is_cached(data_dir: str | Path, recipe: T2MGPTRecipe, tokenizer) -> bool:
     """Whether :func:`get_t2m_gpt` with these arguments would load instead of train."""
     from motionlab.data.paths import dataset_label
-    from motionlab.runtime import artifact_dir
+    from motionlab.runtime import is_cached
 
     if not (Path(data_dir) / "Mean.npy").is_file():
         return False
     tokenizer = tokenizer.for_data(data_dir)
     key = _key(_bind(recipe, tokenizer), tokenizer)
-    return (artifact_dir("t2m_gpt", dataset_label(data_dir), key) / "COMPLETE.json").exists()
+    return is_cached("t2m_gpt", dataset_label(data_dir), key)
 
 
 def _bind(recipe: T2MGPTRecipe, tokenizer) -> T2MGPTRecipe:
@@ -335,17 +335,13 @@ def get_t2m_gpt(data_dir: str | Path, recipe: T2MGPTRecipe, tokenizer, device="a
 def _with_val_fid(eval_fn, data_dir: Path, evaluator, vq, encoder: str, seed: int):
     """``eval_fn`` plus ``val_fid``: the FID of motions generated for validation captions (first caption of
     each motion, the model's own lengths, a fixed sampling seed) against those motions."""
-    from motionlab.data.folders import MotionFolder
-    from motionlab.tokenizers.train import VAL_FID, VAL_FID_MOTIONS, validation_fid
+    from motionlab.tokenizers.train import VAL_FID, ValidationFID
 
-    val = MotionFolder(data_dir).load_split("val", warn=False)
-    picks = np.linspace(0, len(val.features) - 1, min(VAL_FID_MOTIONS, len(val.features))).round().astype(int)
-    motions = [val.features[i] for i in picks]
-    captions = [val.captions[i][0].text for i in picks]
+    val_fid = ValidationFID(evaluator, data_dir)
 
     def with_fid(model: T2MGPT, step: int) -> dict[str, float]:
         pipeline = _pipeline(model, vq, encoder, seed, {})
-        return {**eval_fn(model, step), VAL_FID: validation_fid(evaluator, motions, lambda _: pipeline(captions))}
+        return {**eval_fn(model, step), VAL_FID: val_fid(pipeline(val_fid.captions))}
 
     return with_fid
 

@@ -28,6 +28,7 @@ from motionlab.errors import InputError
 from motionlab.runtime import artifact_dir, load_or_train, resolve_device, seed_everything
 from motionlab.runtime import rng as make_rng
 from motionlab.tokenizers.quantizers import perplexity_from_counts
+from motionlab.tokenizers.artifacts import reconstruct_motions
 from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig
 from motionlab.training import RandomBatches, Recipe, TrainConfig, TrainResult, train
 
@@ -206,22 +207,30 @@ def cpu_threads(n: int | None, device: torch.device):
         torch.set_num_threads(before)
 
 
-def validation_fid(evaluator, features: list[np.ndarray], generate) -> float:
-    """FID between the evaluator's embeddings of ``features`` (raw validation motions) and of
-    ``generate(features)``: the official checkpoint selection (``net_best_fid``) on the val split."""
-    from motionlab.evaluation.metrics import fid
+class ValidationFID:
+    """The official checkpoint selection (``net_best_fid``): the FID between the evaluator's embeddings of
+    what a model makes for validation motions and of the motions themselves.
 
-    real = evaluator.embed_motions(features)  # (N, dim_coemb)
-    return fid(evaluator.embed_motions(generate(features)), real, method="eigh")
+    ``motions`` are up to ``limit`` validation motions (raw features, at least 2 tokens) evenly spread over
+    the split, ``captions`` their first captions; the motions are embedded once, here, and every call
+    ``val_fid(generated)`` embeds only the ``generated`` motions (one per validation motion).
+    """
 
+    def __init__(self, evaluator, data_dir: str | Path, limit: int = VAL_FID_MOTIONS):
+        from motionlab.data.folders import MotionFolder
 
-def val_motions(data_dir: str | Path, limit: int = VAL_FID_MOTIONS) -> list[np.ndarray]:
-    """Up to ``limit`` validation motions (raw features), evenly spread over the split, at least 2 tokens."""
-    from motionlab.data.folders import MotionFolder
+        val = MotionFolder(data_dir).load_split("val", warn=False)
+        keep = [i for i, f in enumerate(val.features) if len(f) >= 8]
+        picks = [keep[j] for j in np.linspace(0, len(keep) - 1, min(limit, len(keep))).round().astype(int)]
+        self.evaluator = evaluator
+        self.motions = [val.features[i] for i in picks]
+        self.captions = [val.captions[i][0].text for i in picks]
+        self.real = evaluator.embed_motions(self.motions)  # (N, dim_coemb)
 
-    feats = [f for f in MotionFolder(data_dir).load_split("val", warn=False).features if len(f) >= 8]
-    picks = np.linspace(0, len(feats) - 1, min(limit, len(feats))).round().astype(int)
-    return [feats[i] for i in picks]
+    def __call__(self, generated: list[np.ndarray]) -> float:
+        from motionlab.evaluation.metrics import fid
+
+        return fid(self.evaluator.embed_motions(generated), self.real, method="eigh")
 
 
 def needs_evaluator(recipe) -> bool:
@@ -250,9 +259,9 @@ def train_tokenizer(data_dir: str | Path, recipe: TokenizerRecipe, *, device: st
         if evaluator is None:
             raise InputError("this tokenizer recipe selects its weights by validation FID (best_metric="
                              "'val_fid'): pass evaluator=get_evaluator(data_dir, profile.evaluator)")
-        motions = val_motions(data_dir)
+        val_fid = ValidationFID(evaluator, data_dir)
         eval_fn = lambda m, step: {**validation_metrics(m, val),  # noqa: E731
-                                   VAL_FID: validation_fid(evaluator, motions, lambda f: reconstruct(m, f))}
+                                   VAL_FID: val_fid(reconstruct_motions(m, val_fid.motions)[0])}
     seed_everything(train_config.seed)  # same seed -> same initial weights
     model = VQVAE(model_config)
     model.set_normalizer(normalizer.mean, normalizer.std)
@@ -340,10 +349,3 @@ def feature_dim(data_dir: str | Path) -> int:
     if not mean.is_file():
         raise InputError(f"{data_dir} has no Mean.npy: expected a dataset folder in the HumanML3D layout")
     return int(np.load(mean, allow_pickle=False).shape[-1])
-
-
-def reconstruct(model: VQVAE, features: list[np.ndarray]) -> list[np.ndarray]:
-    """Raw reconstructions of raw motions (each cropped to whole tokens), through the model's own normaliser."""
-    from motionlab.tokenizers.artifacts import decode_tokens, tokenize_motions
-
-    return decode_tokens(model, tokenize_motions(model, features))

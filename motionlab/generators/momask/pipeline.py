@@ -227,19 +227,13 @@ def _check_encoders(masked, residual, length) -> str:
 
 def momask_is_cached(data_dir: str | Path, tokenizer, masked, residual, length) -> bool:
     """Whether :func:`get_momask` with these recipes would load all four parts instead of training any."""
-    from motionlab.data.paths import dataset_label
-    from motionlab.generators.momask import train_residual
     from motionlab.generators.momask.train_length import length_estimator_is_cached
     from motionlab.generators.momask.train_masked import masked_transformer_is_cached
-    from motionlab.runtime import artifact_dir
+    from motionlab.generators.momask.train_residual import residual_transformer_is_cached
 
-    if not masked_transformer_is_cached(data_dir, masked, tokenizer):  # also False without a dataset there
-        return False
-    bound = tokenizer.for_data(data_dir)
-    key = train_residual._key(train_residual._bind(residual, bound), bound)
-    if not (artifact_dir("momask_residual", dataset_label(data_dir), key) / "COMPLETE.json").exists():
-        return False
-    return length_estimator_is_cached(data_dir, length, tokenizer)
+    return (masked_transformer_is_cached(data_dir, masked, tokenizer)
+            and residual_transformer_is_cached(data_dir, residual, tokenizer)
+            and length_estimator_is_cached(data_dir, length, tokenizer))
 
 
 def get_momask(data_dir: str | Path, tokenizer, masked, residual, length, device="auto", evaluator=None, *,

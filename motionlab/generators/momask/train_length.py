@@ -145,12 +145,12 @@ def _unit(tokenizer_recipe) -> int:
 def length_estimator_is_cached(data_dir: str | Path, recipe: LengthEstimatorRecipe, tokenizer_recipe) -> bool:
     """Whether :func:`get_length_estimator` with these arguments would load instead of train."""
     from motionlab.data.paths import dataset_label
-    from motionlab.runtime import artifact_dir
+    from motionlab.runtime import is_cached
 
     if not (Path(data_dir) / "Mean.npy").is_file():
         return False
     key = _key(_bind(recipe), _unit(tokenizer_recipe))
-    return (artifact_dir("momask_length", dataset_label(data_dir), key) / "COMPLETE.json").exists()
+    return is_cached("momask_length", dataset_label(data_dir), key)
 
 
 def get_length_estimator(data_dir: str | Path, recipe: LengthEstimatorRecipe, tokenizer_recipe, device="auto", *,

@@ -35,6 +35,7 @@ from motionlab.generators.momask.masked_transformer import (
     MaskedTransformerConfig,
     mask_for_training,
 )
+from motionlab.generators.momask.token_sets import CaptionedTokens, collate_captioned
 from motionlab.training import Recipe, TrainConfig
 
 __all__ = ["MaskedTransformerRecipe", "MaskedTokenSet", "collate_masked", "MaskedBatches", "masked_loss",
@@ -66,60 +67,19 @@ class MaskedTransformerRecipe(Recipe):
 
 
 # ---------------------------------------------------------------------------------------- training set
-class MaskedTokenSet:
-    """Base-layer code sequences with their captions' sentence features.
+class MaskedTokenSet(CaptionedTokens):
+    """Base-layer code sequences ``(T',)`` with their captions' sentence features; items carry ``"codes"``."""
 
-    ``tokens[i]``: 1-D int array of motion ``i``'s base-layer codes; ``text_emb[i]``: ``(n_captions_i, dim)``.
-    :meth:`sample` draws one caption and a window of at most ``max_tokens`` codes and returns
-    ``{"text": (dim,), "codes": (max_tokens,) codes then [PAD], "length": n}``.
-    """
+    key = "codes"
 
     def __init__(self, tokens: Sequence[np.ndarray], text_emb: Sequence[np.ndarray], config: MaskedTransformerConfig):
-        if len(tokens) != len(text_emb):
-            raise InputError(f"MaskedTokenSet: {len(tokens)} token sequences but {len(text_emb)} caption sets")
-        if not len(tokens):
-            raise InputError("MaskedTokenSet: no motions to train on")
-        self.config = config
-        self.tokens = [np.asarray(t, dtype=np.int64) for t in tokens]
-        self.text_emb = [np.asarray(e).reshape(-1, config.text_dim) for e in text_emb]
-        for i, (t, e) in enumerate(zip(self.tokens, self.text_emb)):
-            if t.ndim != 1 or len(t) == 0:
-                raise InputError(f"MaskedTokenSet: motion {i} has ids of shape {t.shape}: expected (T',) with "
-                                 "T' >= 1 (one layer: pass TokenizedSplit.layer(0))")
-            if t.min() < 0 or t.max() >= config.n_codes:
-                raise InputError(f"MaskedTokenSet: motion {i} has codes outside [0, {config.n_codes}): "
-                                 f"min {t.min()}, max {t.max()}")
-            if len(e) == 0:
-                raise InputError(f"MaskedTokenSet: motion {i} has no caption features")
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def _item(self, codes: np.ndarray, text: np.ndarray) -> dict:
-        cfg = self.config
-        out = np.full(cfg.max_tokens, cfg.pad_id, dtype=np.int64)
-        out[: len(codes)] = codes
-        return {"text": np.asarray(text, dtype=np.float32), "codes": out, "length": len(codes)}
-
-    def sample(self, index: int, rng: np.random.Generator) -> dict:
-        codes, m = self.tokens[index], self.config.max_tokens
-        if len(codes) > m:  # longer than the model's positions: a random window
-            start = int(rng.integers(0, len(codes) - m + 1))
-            codes = codes[start:start + m]
-        caps = self.text_emb[index]
-        return self._item(codes, caps[int(rng.integers(0, len(caps)))])
-
-    def __getitem__(self, index: int) -> dict:
-        """A deterministic item (first window, first caption): what a validation pass reads."""
-        return self._item(self.tokens[index][: self.config.max_tokens], self.text_emb[index][0])
+        super().__init__(tokens, text_emb, config, layers=None,
+                         layout_hint=" (one layer: pass TokenizedSplit.layer(0))")
 
 
 def collate_masked(items: list[dict]) -> dict[str, torch.Tensor]:
-    """Stack items; columns past the longest sequence are cut."""
-    length = np.array([it["length"] for it in items], dtype=np.int64)
-    codes = np.stack([it["codes"] for it in items])[:, : int(length.max())]  # (B, T)
-    return {"text": torch.from_numpy(np.stack([it["text"] for it in items])),  # (B, dim)
-            "codes": torch.from_numpy(codes.copy()), "length": torch.from_numpy(length)}
+    """Stack items: ``{"text" (B, dim), "codes" (B, T), "length" (B,)}``."""
+    return collate_captioned(items, "codes")
 
 
 def _masked(batch: dict, config: MaskedTransformerConfig, generator: torch.Generator) -> dict:
@@ -226,13 +186,13 @@ def _key(recipe: MaskedTransformerRecipe, tokenizer) -> dict:
 def masked_transformer_is_cached(data_dir: str | Path, recipe: MaskedTransformerRecipe, tokenizer) -> bool:
     """Whether :func:`get_masked_transformer` with these arguments would load instead of train."""
     from motionlab.data.paths import dataset_label
-    from motionlab.runtime import artifact_dir
+    from motionlab.runtime import is_cached
 
     if not (Path(data_dir) / "Mean.npy").is_file():
         return False
     tokenizer = tokenizer.for_data(data_dir)
     key = _key(_bind(recipe, tokenizer), tokenizer)
-    return (artifact_dir("momask_masked", dataset_label(data_dir), key) / "COMPLETE.json").exists()
+    return is_cached("momask_masked", dataset_label(data_dir), key)
 
 
 def get_masked_transformer(data_dir: str | Path, recipe: MaskedTransformerRecipe, tokenizer, device="auto",
@@ -303,22 +263,15 @@ def _with_val_fid(eval_fn, data_dir: Path, evaluator, vq, recipe: MaskedTransfor
     """``eval_fn`` plus ``val_fid``, as the official selection: base-layer tokens for the first caption of each
     validation motion at its own length (``time_steps`` 18, the official guidance), decoded without the
     residual layers, against those motions."""
-    from motionlab.data.folders import MotionFolder
-    from motionlab.tokenizers.train import VAL_FID, VAL_FID_MOTIONS, validation_fid
+    from motionlab.tokenizers.train import VAL_FID, ValidationFID
 
-    val = MotionFolder(data_dir).load_split("val", warn=False)
-    picks = np.linspace(0, len(val.features) - 1, min(VAL_FID_MOTIONS, len(val.features))).round().astype(int)
-    motions = [val.features[i] for i in picks]
-    captions = [val.captions[i][0].text for i in picks]
+    val_fid = ValidationFID(evaluator, data_dir)
 
     def with_fid(model: MaskedTransformer, step: int) -> dict[str, float]:
         run = MaskedTransformerRun(model, vq, recipe)
-        frames = [min(len(m), model.config.max_tokens * run.unit) for m in motions]
-
-        def generate(_):
-            return run.decode_base(run.base_tokens(captions, frames, seed=seed, iterations=VAL_ITERATIONS,
-                                                   cond_scale=OFFICIAL_COND_SCALE))
-
-        return {**eval_fn(model, step), VAL_FID: validation_fid(evaluator, motions, generate)}
+        frames = [min(len(m), model.config.max_tokens * run.unit) for m in val_fid.motions]
+        base = run.base_tokens(val_fid.captions, frames, seed=seed, iterations=VAL_ITERATIONS,
+                               cond_scale=OFFICIAL_COND_SCALE)
+        return {**eval_fn(model, step), VAL_FID: val_fid(run.decode_base(base))}
 
     return with_fid

@@ -30,10 +30,11 @@ from motionlab.errors import InputError
 from motionlab.generators.momask.residual_transformer import (
     ResidualTransformer, ResidualTransformerConfig, layer_schedule,
 )
+from motionlab.generators.momask.token_sets import CaptionedTokens, collate_captioned
 from motionlab.training import Recipe, TrainConfig
 
 __all__ = ["ResidualTransformerRecipe", "ResidualTokenSet", "collate_residual", "ResidualBatches",
-           "residual_loss", "residual_validation_loss", "ResidualRun", "get_residual_transformer"]
+           "residual_transformer_is_cached", "residual_loss", "residual_validation_loss", "ResidualRun", "get_residual_transformer"]
 
 
 @dataclass(frozen=True)
@@ -56,63 +57,21 @@ class ResidualTransformerRecipe(Recipe):
 
 
 # ---------------------------------------------------------------------------------------- training set
-class ResidualTokenSet:
-    """Motions as ``(T', L)`` RVQ id arrays with their captions' sentence features.
+class ResidualTokenSet(CaptionedTokens):
+    """Motions as ``(T', L)`` RVQ id arrays (column v = layer v) with their captions' sentence features."""
 
-    ``tokens[i]``: motion ``i``'s ids, column v = layer v; ``text_emb[i]``: ``(n_captions_i, text_dim)``.
-    :meth:`sample` draws one caption (and a random window of ``max_tokens`` when the motion is longer) and
-    returns ``{"text": (dim,), "ids": (max_tokens, L) padded with Pad, "length": n}``.
-    """
+    key = "ids"
 
     def __init__(self, tokens: Sequence[np.ndarray], text_emb: Sequence[np.ndarray],
                  config: ResidualTransformerConfig):
-        if len(tokens) != len(text_emb):
-            raise InputError(f"ResidualTokenSet: {len(tokens)} token arrays but {len(text_emb)} caption sets")
-        if not len(tokens):
-            raise InputError("ResidualTokenSet: no motions to train on")
-        L = config.n_quantizers
-        self.tokens = [np.asarray(t, dtype=np.int64) for t in tokens]
-        self.text_emb = [np.asarray(e).reshape(-1, config.text_dim) for e in text_emb]
-        self.config = config
-        for i, (t, e) in enumerate(zip(self.tokens, self.text_emb)):
-            if t.ndim != 2 or t.shape[1] != L or t.shape[0] == 0:
-                raise InputError(f"ResidualTokenSet: motion {i} has ids of shape {t.shape}: expected (T' >= 1, "
-                                 f"L={L}) from a residual tokenizer with n_quantizers={L}")
-            if t.min() < 0 or t.max() >= config.n_codes:
-                raise InputError(f"ResidualTokenSet: motion {i} has ids outside [0, {config.n_codes}): "
-                                 f"min {t.min()}, max {t.max()}")
-            if len(e) == 0:
-                raise InputError(f"ResidualTokenSet: motion {i} has no caption features")
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def _item(self, ids: np.ndarray, text: np.ndarray) -> dict:
-        cfg = self.config
-        out = np.full((cfg.max_tokens, cfg.n_quantizers), cfg.pad_id, dtype=np.int64)  # (max_tokens, L)
-        out[: len(ids)] = ids
-        return {"text": np.asarray(text, dtype=np.float32), "ids": out, "length": len(ids)}
-
-    def sample(self, index: int, rng: np.random.Generator) -> dict:
-        ids, m = self.tokens[index], self.config.max_tokens
-        if len(ids) > m:  # longer than the positions table: a random window
-            start = int(rng.integers(0, len(ids) - m + 1))
-            ids = ids[start:start + m]
-        caps = self.text_emb[index]
-        return self._item(ids, caps[int(rng.integers(0, len(caps)))])
-
-    def __getitem__(self, index: int) -> dict:
-        """A deterministic item (first window, first caption): what a validation pass reads."""
-        return self._item(self.tokens[index][: self.config.max_tokens], self.text_emb[index][0])
+        super().__init__(tokens, text_emb, config, layers=config.n_quantizers,
+                         layout_hint=f" from a residual tokenizer with n_quantizers={config.n_quantizers}")
 
 
 def collate_residual(items: list[dict]) -> dict[str, torch.Tensor]:
-    """Stack items; trailing positions that are Pad in every row are cut (they carry no loss)."""
-    length = np.array([it["length"] for it in items], dtype=np.int64)
-    width = int(length.max())
-    return {"text": torch.from_numpy(np.stack([it["text"] for it in items])),  # (B, dim)
-            "ids": torch.from_numpy(np.stack([it["ids"][:width] for it in items])),  # (B, W, L)
-            "length": torch.from_numpy(length)}  # (B,)
+    """Stack items: ``{"text" (B, dim), "ids" (B, W, L), "length" (B,)}``."""
+    return collate_captioned(items, "ids")
+
 
 
 class ResidualBatches:
@@ -199,6 +158,17 @@ def _bind(recipe: ResidualTransformerRecipe, tokenizer) -> ResidualTransformerRe
 
 def _key(recipe: ResidualTransformerRecipe, tokenizer) -> dict:
     return {"residual": recipe.key(), "tokenizer": tokenizer.key()}
+
+
+def residual_transformer_is_cached(data_dir: str | Path, recipe: ResidualTransformerRecipe, tokenizer) -> bool:
+    """Whether :func:`get_residual_transformer` with these arguments would load instead of train."""
+    from motionlab.data.paths import dataset_label
+    from motionlab.runtime import is_cached
+
+    if not (Path(data_dir) / "Mean.npy").is_file():
+        return False
+    tokenizer = tokenizer.for_data(data_dir)
+    return is_cached("momask_residual", dataset_label(data_dir), _key(_bind(recipe, tokenizer), tokenizer))
 
 
 def get_residual_transformer(data_dir: str | Path, recipe: ResidualTransformerRecipe, tokenizer_recipe,
