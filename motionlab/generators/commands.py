@@ -60,6 +60,7 @@ def check_writable(page: Path, arrays: list[tuple[Path, Path]]) -> None:
 
 def generate_command(args: argparse.Namespace) -> int:
     """Run ``motionlab generate``; user errors raise :class:`InputError` (printed as one line by the CLI)."""
+    from motionlab.data.paths import resolve_dataset
     from motionlab.profiles import get_profile
     from motionlab.runtime import resolve_device
     from motionlab.text.encoders import check_prompts, get_text_encoder
@@ -73,14 +74,10 @@ def generate_command(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     device = resolve_device(args.device)
     if args.data != "synth":  # a real dataset must be there before anything says it will train on it
-        from motionlab.data.paths import resolve_dataset
-
         resolve_dataset(args.data, profile, build=False)
     # validate the prompt before any (possibly long) training: empty, unknown-only and overlong prompts fail here
     (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
     print(f"[motionlab] {LABELS[args.model]}, profile {profile.name}, data {args.data}, device {device}")
-    from motionlab.data.paths import resolve_dataset
-
     data_dir = resolve_dataset(args.data, profile)
     if args.model == "momask":
         pipeline = _momask(data_dir, profile, device)
