@@ -8,7 +8,8 @@
     motionlab data check DIR                         validate a dataset folder and print its statistics
     motionlab data convert JOINTS_DIR OUT [--force]  turn (T, 22, 3) joint arrays + captions into a dataset
     motionlab data import-bvh FOLDER OUT [--mapping cmu]   BVH motion capture -> a dataset folder
-    motionlab generate "a person waves" --model t2m-gpt --out wave.html [--format bvh]
+    motionlab generate "a person waves" --model t2m-gpt|momask --out wave.html [--seconds S] [--format bvh]
+    motionlab edit MOTION.npy "a person jumps" --frames 40:80 --out edited.html   MoMask inpainting
     motionlab export MOTION.npy --format bvh|gltf --out walk.bvh   a motion as BVH or glTF (.glb)
 
 Each sub-command is a thin layer over a library function; ``motionlab <cmd> --help`` documents it.
@@ -112,6 +113,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return generate_command(args)
 
 
+def _cmd_edit(args: argparse.Namespace) -> int:
+    from motionlab.generators.commands import edit_command
+
+    return edit_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motionlab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -192,9 +199,23 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--device", default="auto")
     gen.add_argument("--samples", type=int, default=1)
+    gen.add_argument("--seconds", type=float, default=None,
+                     help="length of the motion (default: the model's own choice)")
     gen.add_argument("--format", choices=("html", "bvh", "gltf"), default="html",
                      help="bvh / gltf: also write each sample as a .bvh / .glb file beside the page")
     gen.set_defaults(func=_cmd_generate)
+
+    edit = sub.add_parser("edit", help="regenerate frame ranges of a motion from a caption (MoMask inpainting)")
+    edit.add_argument("motion", help="MOTION.npy: features (T, 263|251) or joints (T, 22|21, 3)")
+    edit.add_argument("text", help="the caption for the regenerated frames")
+    edit.add_argument("--frames", action="append", required=True,
+                      help="START:STOP frames to regenerate (40:80, :40 prefix, 80: suffix); repeat for several")
+    edit.add_argument("--out", default="edited.html", help=".html: source and edit side by side; .npy beside it")
+    edit.add_argument("--profile", default="auto")
+    edit.add_argument("--data", default="synth")
+    edit.add_argument("--seed", type=int, default=0)
+    edit.add_argument("--device", default="auto")
+    edit.set_defaults(func=_cmd_edit)
 
     export = sub.add_parser("export", help="write a motion (.npy features or joints) as BVH or glTF")
     export.add_argument("motion", help="NAME.npy: features (T, 263|251) or joints (T, 22|21, 3)")

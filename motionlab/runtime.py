@@ -14,6 +14,7 @@ import dataclasses
 import datetime as _dt
 import fcntl
 import hashlib
+import io
 import json
 import math
 import os
@@ -228,7 +229,8 @@ def load_or_train(
         if verbose:
             print(f"[motionlab] {'resuming' if resuming else 'training'} {name} ({final.name}) ...")
         start = time.perf_counter()
-        artifact = train_fn(work)
+        with contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO()):
+            artifact = train_fn(work)  # verbose=False also hides the training log
         record = {
             "name": name,
             "data": str(data),

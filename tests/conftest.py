@@ -88,3 +88,41 @@ class MeanEmbedder:
 @pytest.fixture
 def mean_embedder() -> MeanEmbedder:
     return MeanEmbedder()
+
+
+def _fake_embed(texts, encoder="minilm", **_):
+    """Stand-in for the sentence encoder: a fixed random 384-d vector per text (no model to load)."""
+    import zlib
+
+    return np.stack([np.random.default_rng(zlib.crc32(t.encode())).standard_normal(384) for t in texts]
+                    ).astype(np.float16)
+
+
+@pytest.fixture
+def momask_pipe(monkeypatch):
+    """A MoMask pipeline of untrained tiny parts (3-layer RVQ of 16 codes, 384-d text, 12 tokens at most), the
+    RVQ's codebooks initialised from one batch, and a stand-in sentence encoder."""
+    from motionlab.generators.momask.masked_transformer import (
+        LengthEstimator,
+        LengthEstimatorConfig,
+        MaskedTransformer,
+        MaskedTransformerConfig,
+    )
+    from motionlab.generators.momask.pipeline import MoMaskPipeline
+    from motionlab.generators.momask.residual_transformer import (
+        ResidualTransformer,
+        ResidualTransformerConfig,
+    )
+    from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig
+
+    monkeypatch.setattr("motionlab.text.encoders.embed_captions", _fake_embed)
+    torch.manual_seed(0)
+    vq = VQVAE(VQVAEConfig(input_dim=263, width=16, code_dim=8, n_codes=16, depth=2, n_quantizers=3))
+    vq.train()(torch.randn(4, 32, 263))  # one pass fills the codebooks, so every layer's codes differ
+    masked = MaskedTransformer(MaskedTransformerConfig(n_codes=16, text_dim=384, code_dim=8, width=16,
+                                                       n_layers=1, n_heads=2, ff=32, dropout=0.0, max_tokens=12))
+    residual = ResidualTransformer(ResidualTransformerConfig(n_codes=16, n_quantizers=3, code_dim=8,
+                                                             text_dim=384, width=16, n_layers=1, n_heads=2, ff=32,
+                                                             dropout=0.0, max_tokens=12))
+    length = LengthEstimator(LengthEstimatorConfig(text_dim=384, hidden=16, n_classes=8))
+    return MoMaskPipeline(masked, residual, vq, length, iterations=3, seed=0)

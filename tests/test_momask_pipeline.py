@@ -4,11 +4,8 @@ momask``."""
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pytest
-import torch
 
 from motionlab.cli import main as cli_main
 from motionlab.errors import InputError
@@ -19,39 +16,17 @@ from motionlab.generators.momask.masked_transformer import (
     MaskedTransformerConfig,
 )
 from motionlab.generators.momask.pipeline import MoMaskPipeline
-from motionlab.generators.momask.residual_transformer import (
-    ResidualTransformer,
-    ResidualTransformerConfig,
-)
 from motionlab.generators.t2m_gpt_pipeline import GeneratedMotions
 from motionlab.profiles import PROFILE_NAMES, get_profile
-from motionlab.tokenizers.vqvae import VQVAE, VQVAEConfig
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
-DIM, CODES, LAYERS = 384, 16, 3  # MiniLM's feature width; a tiny 3-layer RVQ
-
-
-def _fake_embed(texts, encoder="minilm", **_):
-    """Stand-in for the sentence encoder: a fixed random vector per text (no model to load)."""
-    return np.stack([np.random.default_rng(zlib.crc32(t.encode())).standard_normal(DIM) for t in texts]
-                    ).astype(np.float16)
+DIM, CODES, LAYERS = 384, 16, 3  # the conftest fixture `momask_pipe`: MiniLM width, a tiny 3-layer RVQ
 
 
 @pytest.fixture
-def pipe(monkeypatch) -> MoMaskPipeline:
-    """Untrained tiny parts wired together (the RVQ's codebooks initialised from one batch)."""
-    monkeypatch.setattr("motionlab.text.encoders.embed_captions", _fake_embed)
-    torch.manual_seed(0)
-    vq = VQVAE(VQVAEConfig(input_dim=263, width=16, code_dim=8, n_codes=CODES, depth=2, n_quantizers=LAYERS))
-    vq.train()(torch.randn(4, 32, 263))  # one pass fills the codebooks, so every layer's codes differ
-    masked = MaskedTransformer(MaskedTransformerConfig(n_codes=CODES, text_dim=DIM, code_dim=8, width=16,
-                                                       n_layers=1, n_heads=2, ff=32, dropout=0.0, max_tokens=12))
-    residual = ResidualTransformer(ResidualTransformerConfig(n_codes=CODES, n_quantizers=LAYERS, code_dim=8,
-                                                             text_dim=DIM, width=16, n_layers=1, n_heads=2, ff=32,
-                                                             dropout=0.0, max_tokens=12))
-    length = LengthEstimator(LengthEstimatorConfig(text_dim=DIM, hidden=16, n_classes=8))
-    return MoMaskPipeline(masked, residual, vq, length, iterations=3, seed=0)
+def pipe(momask_pipe) -> MoMaskPipeline:
+    return momask_pipe
 
 
 CAPTIONS = ["a person walks", "someone jumps", "a person waves"]
@@ -225,12 +200,29 @@ def test_cli_generates_with_momask(tiny_dataset, isolated_cache, monkeypatch, ca
     assert feats.ndim == 2 and feats.shape[1] == 263 and feats.shape[0] % 4 == 0 and np.isfinite(feats).all()
     assert not (isolated_cache / "cache" / "t2m_gpt").exists()  # the T2M-GPT path was not taken
 
+    common = ["--profile", "smoke", "--data", str(tiny_dataset), "--device", "cpu"]
+    assert cli_main(["generate", "a person waves", "--model", "momask", "--out", str(tmp_path / "short.html"),
+                     "--seconds", "1.2", *common]) == 0
+    assert np.load(tmp_path / "short.features.npy").shape[0] == 24  # 1.2 s at 20 fps, 6 tokens
+    edited = tmp_path / "edited.html"
+    assert cli_main(["edit", str(tmp_path / "wave.features.npy"), "a person jumps", "--frames", "4:12",
+                     "--out", str(edited), *common]) == 0
+    said = capsys.readouterr().out
+    assert "regenerated frames 4:12 (tokens 1:3)" in said and "kept bit for bit" in said and edited.is_file()
+    assert np.load(tmp_path / "edited.features.npy").shape == feats.shape
+    assert cli_main(["edit", str(tmp_path / "wave.features.npy"), "a person jumps", "--frames", "0:9999",
+                     "--out", str(edited), *common]) == 2
+    assert "frame range 0:9999 lies outside the motion's frames" in capsys.readouterr().err
+
 
 @pytest.mark.parametrize("argv, message", [
     (["generate", "   ", "--model", "momask", "--out", "x.html"], "prompt 0 is empty"),
     (["generate", "a person walks", "--model", "momask", "--out", "x.png"], "ending in .html"),
     (["generate", "a person walks", "--model", "momask", "--samples", "0"], "--samples 0"),
     (["generate", "a person walks", "--model", "mask"], "expected one of t2m-gpt, momask"),
+    (["generate", "a person walks", "--model", "momask", "--seconds", "-1"], "--seconds -1.0"),
+    (["edit", "missing.npy", "a person walks", "--frames", "0:8"], "missing.npy: no such file"),
+    (["edit", "missing.npy", "a person walks", "--frames", "0-8"], "frame range '0-8'"),
 ])
 def test_cli_rejects_bad_input_before_training(argv, message, capsys, isolated_cache):
     assert cli_main(argv) == 2

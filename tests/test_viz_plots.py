@@ -209,3 +209,18 @@ def test_helpers_are_deterministic():
         return np.random.default_rng(2).standard_normal((20, 263))
 
     assert build() == build()
+
+
+def test_step_heatmap_has_one_frame_per_step_and_a_shared_colour_range():
+    from motionlab.viz.plots import step_heatmap
+
+    steps = [np.full((2, 5), float(i)) for i in range(4)]
+    fig = step_heatmap(steps, title="decoding")
+    assert [f.name for f in fig.frames] == ["step 1", "step 2", "step 3", "step 4"]
+    assert all((f.data[0].zmin, f.data[0].zmax) == (0.0, 3.0) for f in fig.frames)
+    assert np.array_equal(np.asarray(fig.frames[2].data[0].z), steps[2])
+    assert len(fig.layout.sliders[0].steps) == 4
+    with pytest.raises(InputError, match="one shape"):
+        step_heatmap([np.zeros((2, 5)), np.zeros((3, 5))])
+    with pytest.raises(InputError, match="step_labels"):
+        step_heatmap(steps, step_labels=["a"])

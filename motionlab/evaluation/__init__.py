@@ -6,7 +6,8 @@
 * :mod:`~motionlab.evaluation.evaluator` -- the Guo et al. (2022) matcher: ``Evaluator``, ``get_evaluator``.
 * :mod:`~motionlab.evaluation.protocol` -- ``evaluate(generators, evaluator, split, spec)`` with the
   ground-truth row and mean ± 95 % intervals over replications; presets for each official repository;
-  :mod:`~motionlab.evaluation.baselines` -- random-feature and retrieval baselines.
+  :mod:`~motionlab.evaluation.baselines` -- random-feature and retrieval baselines;
+* :mod:`~motionlab.evaluation.speed` -- generation latency and throughput, measured one way for every model.
 
 Names are imported lazily (``from motionlab.evaluation import fid`` loads only the metrics module).
 """
@@ -27,6 +28,7 @@ _LAZY = {
     **{name: "baselines" for name in ("random_generator", "retrieval_generator")},
     "load_official_evaluator": "official",
     "train_evaluator": "train_evaluator",
+    "generation_speed": "speed", "timed": "speed",
 }
 
 __all__ = sorted(_LAZY)

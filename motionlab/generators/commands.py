@@ -1,10 +1,16 @@
-"""``motionlab generate "a person waves with the left hand" --model t2m-gpt --out wave.html``.
+"""``motionlab generate "a person waves with the left hand" --model t2m-gpt --out wave.html`` and
+``motionlab edit MOTION.npy "a person jumps" --frames 40:80 --out edited.html``.
 
 Writes an animated skeleton page (``wave.html``, plotly.js inlined so it opens offline) and, beside it,
 ``wave.features.npy`` (raw features, frames x 263) and ``wave.joints.npy`` (joint positions, frames x 22 x 3);
 with ``--samples N > 1`` one pair per sample (``wave.s2.features.npy`` ...) and all samples side by side in
 the page.  The model is the profile's cached T2M-GPT (``--model momask``: its MoMask, the four parts); when it is
-missing it is trained first (with its tokenizer), which the command says before it starts.
+missing it is trained first (with its tokenizer), which the command says before it starts.  ``--seconds S``
+fixes the length (S x the dataset's frame rate), which is otherwise the model's own choice.
+
+``edit`` regenerates frame ranges of a motion file (features or joints) with the profile's MoMask
+(``MoMaskPipeline.edit``): the page shows the decoded source and the edit side by side, and
+``edited.features.npy`` / ``edited.joints.npy`` hold the result.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from motionlab.errors import InputError
 
 MODELS = ("t2m-gpt", "momask")
 LABELS = {"t2m-gpt": "T2M-GPT", "momask": "MoMask"}  # how pages and logs name each model
+FPS = {"t2m": 20.0, "kit": 12.5}  # frame rate per skeleton (HumanML3D, KIT-ML)
 
 
 def output_paths(out: str | Path, n_samples: int) -> tuple[Path, list[tuple[Path, Path]]]:
@@ -72,6 +79,9 @@ def generate_command(args: argparse.Namespace) -> int:
     page, arrays = output_paths(args.out, args.samples)
     check_writable(page, arrays)
     profile = get_profile(args.profile)
+    seconds = getattr(args, "seconds", None)
+    if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
+        raise InputError(f"--seconds {seconds}: expected a positive duration")
     device = resolve_device(args.device)
     if args.data != "synth":  # a real dataset must be there before anything says it will train on it
         resolve_dataset(args.data, profile, build=False)
@@ -93,9 +103,12 @@ def generate_command(args: argparse.Namespace) -> int:
     from motionlab.viz import animate, save_html
 
     pipeline.reseed(args.seed)
+    lengths = None
+    if seconds is not None:  # frames at the dataset's rate; the pipeline refuses what its positions cannot hold
+        lengths = [max(1, round(seconds * FPS.get(pipeline.skeleton, 20.0)))] * args.samples
     start = time.perf_counter()
-    result = pipeline.generate([text] * args.samples)
-    seconds = time.perf_counter() - start
+    result = pipeline.generate([text] * args.samples, lengths)
+    took = time.perf_counter() - start
     joints = result.joints()
     for (feat_path, joint_path), feats, pos in zip(arrays, result.features, joints):
         feat_path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +120,7 @@ def generate_command(args: argparse.Namespace) -> int:
     for i, (tokens, feats) in enumerate(zip(result.tokens, result.features)):
         label = "" if args.samples == 1 else f"sample {i + 1}: "
         print(f"  {label}{len(tokens)} tokens -> {len(feats)} frames ({len(feats) / 20:.1f} s at 20 fps)")
-    print(f"[motionlab] generated in {seconds:.2f} s; wrote {page}")
+    print(f"[motionlab] generated in {took:.2f} s; wrote {page}")
     for feat_path, joint_path in arrays:
         print(f"  {feat_path}\n  {joint_path}")
     if getattr(args, "format", "html") in ("bvh", "gltf"):  # --format bvh|gltf: one file per sample, beside the .npy
@@ -130,3 +143,50 @@ def _momask(data_dir: Path, profile, device):
               f"{parts[2].train.steps}, length estimator {parts[3].train.steps} steps). Later calls reuse them.",
               flush=True)
     return get_momask(data_dir, *parts, device)
+
+
+def edit_command(args: argparse.Namespace) -> int:
+    """Run ``motionlab edit``: regenerate frame ranges of a motion file with the profile's MoMask."""
+    from motionlab.data.paths import resolve_dataset
+    from motionlab.generators.momask.edit import parse_frame_range
+    from motionlab.io.motion_file import motion_features
+    from motionlab.profiles import get_profile
+    from motionlab.runtime import resolve_device
+    from motionlab.text.encoders import check_prompts, get_text_encoder
+
+    ranges = [parse_frame_range(r) for r in args.frames]
+    motion, skeleton = motion_features(args.motion)
+    page, arrays = output_paths(args.out, 1)
+    check_writable(page, arrays)
+    profile = get_profile(args.profile)
+    device = resolve_device(args.device)
+    if args.data != "synth":
+        resolve_dataset(args.data, profile, build=False)
+    (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
+    print(f"[motionlab] MoMask edit, profile {profile.name}, data {args.data}, device {device}")
+    pipeline = _momask(resolve_dataset(args.data, profile), profile, device)
+    pipeline.reseed(args.seed)
+    tail = len(motion) % pipeline.unit
+    if tail:
+        print(f"[motionlab] note: the motion has {len(motion)} frames; tokens cover {pipeline.unit} frames each, so "
+              f"the result holds the first {len(motion) - tail} (the last {tail} have no token)")
+    start = time.perf_counter()
+    out = pipeline.edit(motion, text, ranges)
+    took = time.perf_counter() - start
+    (feat_path, joint_path), = arrays
+    feat_path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(feat_path, out.features.astype(np.float32))
+    np.save(joint_path, out.joints().astype(np.float32))
+    from motionlab.viz import animate, save_html
+
+    spans = ", ".join(f"{a}:{b}" for a, b in out.frame_spans)
+    fig = animate([out.joints("source"), out.joints()], skeleton=skeleton.name,
+                  titles=["source (decoded)", f"edited: frames {spans}"], caption=text,
+                  fps=FPS.get(skeleton.name, 20.0))
+    save_html(fig, page)
+    kept = int((~out.edited()).sum())
+    print(f"  regenerated frames {spans} (tokens {', '.join(f'{a}:{b}' for a, b in out.spans)}); {kept} of "
+          f"{len(out.tokens)} tokens kept bit for bit; decoded frames changed up to {out.reach()} frame(s) beyond "
+          "the span (the decoder's reach)")
+    print(f"[motionlab] edited in {took:.2f} s; wrote {page}\n  {feat_path}\n  {joint_path}")
+    return 0

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from motionlab.data.features import features_to_joints
-from motionlab.data.skeleton import Skeleton, get_skeleton, skeleton_for_dim
+from motionlab.data.skeleton import Skeleton
 from motionlab.errors import InputError
+from motionlab.io.motion_file import motion_skeleton, read_motion
 
 FORMATS = {"bvh": ".bvh", "gltf": ".glb"}  # format -> default suffix (glTF: binary .glb)
 SUFFIX_FORMATS = {".bvh": "bvh", ".glb": "gltf", ".gltf": "gltf"}
@@ -39,39 +40,11 @@ def motion_joints(motion: np.ndarray | str | Path, skeleton: str | Skeleton = "a
     ``motion`` may be a path to a ``.npy`` file (read without pickles).  ``skeleton="auto"`` picks it from the
     feature width or the joint count.
     """
-    if isinstance(motion, (str, Path)):
-        path = Path(motion).expanduser()
-        what = str(path)
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
-        try:
-            motion = np.load(path, allow_pickle=False)
-        except Exception as err:
-            raise InputError(f"{path}: cannot be read as a numeric .npy array ({err})") from None
-    arr = np.asarray(motion)
-    if arr.dtype.kind not in "fiu":
-        raise InputError(f"{what}: holds {arr.dtype} values; expected numbers")
-    auto = isinstance(skeleton, str) and skeleton == "auto"
+    arr, what = read_motion(motion, what)
+    sk = motion_skeleton(arr, skeleton, what)
     if arr.ndim == 2:  # features
-        if auto and arr.shape[1] not in (263, 251):
-            raise InputError(f"{what}: shape {arr.shape}; expected features (T, 263) (HumanML3D) or (T, 251) "
-                             "(KIT-ML), or joints (T, 22, 3) / (T, 21, 3)")
-        sk = skeleton_for_dim(arr.shape[1]) if auto else get_skeleton(skeleton)
-        if arr.shape[1] != sk.feature_dim:
-            raise InputError(f"{what}: features have {arr.shape[1]} dims; the {sk.name} skeleton needs {sk.feature_dim}")
-        if not np.isfinite(arr).all():
-            raise InputError(f"{what}: features contain NaN or infinite values")
         return np.asarray(features_to_joints(arr.astype(np.float64), sk)), sk
-    if arr.ndim == 3 and arr.shape[-1] == 3:  # joints
-        if auto:
-            matches = [sk for sk in (get_skeleton("t2m"), get_skeleton("kit")) if sk.n_joints == arr.shape[1]]
-            if not matches:
-                raise InputError(f"{what}: joints have shape {arr.shape}; expected (T, 22, 3) (t2m) or (T, 21, 3) (kit)")
-            sk = matches[0]
-        else:
-            sk = get_skeleton(skeleton)
-        return arr.astype(np.float64), sk
-    raise InputError(f"{what}: shape {arr.shape}; expected features (T, 263) / (T, 251) or joints (T, 22, 3) / (T, 21, 3)")
+    return arr.astype(np.float64), sk
 
 
 def export_motion(motion: np.ndarray | str | Path, out: str | Path, *, format: str | None = None,

@@ -109,7 +109,7 @@ def reconstruct_motions(model: VQVAE, features: Sequence[np.ndarray]) -> tuple[l
 
 
 def evaluate_reconstruction(model: VQVAE, features: Sequence[np.ndarray], evaluator: Any = None,
-                            skeleton: str = "t2m") -> dict[str, float]:
+                            skeleton: str = "t2m", layers: int | None = None) -> dict[str, float]:
     """Reconstruction quality of a tokenizer on raw motions.
 
     ``mpjpe_mm``: mean per-joint position error in millimetres (whatever the skeleton's units), joints
@@ -118,7 +118,8 @@ def evaluate_reconstruction(model: VQVAE, features: Sequence[np.ndarray], evalua
     of the code histogram over all motions.  With a residual tokenizer (L layers) each layer has its own
     codebook, so each is measured on its own histogram (``usage_layer{v}``, ``perplexity_layer{v}`` for
     v = 0..L-1) and ``usage`` / ``perplexity`` are their means over the layers (as the training's
-    ``val_usage`` / ``val_perplexity``); a single codebook's keys are unchanged.
+    ``val_usage`` / ``val_perplexity``); a single codebook's keys are unchanged.  ``layers``: decode only the
+    first ``layers`` RVQ layers (a coarse prefix, chapter 6); the code statistics still cover all layers.
     """
     from motionlab.data.features import features_to_joints
     from motionlab.data.skeleton import get_skeleton
@@ -128,7 +129,13 @@ def evaluate_reconstruction(model: VQVAE, features: Sequence[np.ndarray], evalua
         raise InputError(f"evaluate_reconstruction needs at least 2 motions, got {len(features)}")
     targets = [crop_to_unit(np.asarray(f, dtype=np.float32), model.config.unit) for f in features]
     tokens = tokenize_motions(model, targets)
-    recons = decode_tokens(model, tokens)
+    if layers is not None:
+        if not model.config.residual or not 1 <= int(layers) <= model.config.n_quantizers:
+            raise InputError(f"layers={layers}: expected 1..n_quantizers={model.config.n_quantizers} of a residual "
+                             "tokenizer")
+        recons = decode_tokens(model, [t[:, : int(layers)] for t in tokens])
+    else:
+        recons = decode_tokens(model, tokens)
     ids = np.concatenate(tokens).reshape(-1, model.config.n_quantizers)  # (N, L): one column per layer
     errors, frames = 0.0, 0
     for r, t in zip(recons, targets):

@@ -33,17 +33,20 @@ def run_variants(data_dir: Any, recipe: TokenizerRecipe, device: str | torch.dev
 
 
 def evaluate_runs(runs: Mapping[tuple[str, int], TokenizerRun], features: Sequence[np.ndarray],
-                  evaluator: Any = None, skeleton: str = "t2m", max_motions: int | None = None) -> pd.DataFrame:
+                  evaluator: Any = None, skeleton: str = "t2m", max_motions: int | None = None,
+                  layers: int | None = None) -> pd.DataFrame:
     """One row per run: variant, seed, MPJPE (mm), FID (with an evaluator), usage, perplexity, dead codes.
 
-    ``max_motions`` evaluates every run on the same evenly spaced subset of ``features`` (large test sets).
+    ``max_motions`` evaluates every run on the same evenly spaced subset of ``features`` (large test sets);
+    ``layers`` decodes only the first RVQ layers of residual runs (single-codebook runs decode as usual).
     """
     if max_motions is not None and len(features) > max_motions:
         keep = np.linspace(0, len(features) - 1, max_motions).round().astype(int)
         features = [features[i] for i in keep]
     rows = []
     for (name, seed), run in runs.items():
-        metrics = evaluate_reconstruction(run.model, features, evaluator, skeleton)
+        prefix = layers if run.config.residual else None
+        metrics = evaluate_reconstruction(run.model, features, evaluator, skeleton, layers=prefix)
         last = run.evals[-1] if run.evals else {}
         rows.append({"variant": name, "seed": seed, **metrics,
                      "dead_codes": last.get("dead_codes", float("nan")),

@@ -214,6 +214,50 @@ def heatmap(
     return fig
 
 
+def step_heatmap(
+    matrices: Sequence[Any], step_labels: Sequence[str] | None = None, title: str | None = None,
+    xlabel: str | None = None, ylabel: str | None = None, colorscale: str = "Viridis",
+    zmin: float | None = None, zmax: float | None = None, height: int | None = None,
+) -> go.Figure:
+    """A process step by step: one heatmap per step (same shape), with play / pause and a slider.
+
+    The chapters animate iterative decoders with it (chapter 7: which tokens are masked, drawn or fixed at
+    each of MaskGIT's iterations).  The colour range is shared by all steps (default: their min and max).
+    """
+    mats = [_array(m, f"matrices[{i}]", 2) for i, m in enumerate(matrices)]
+    if not mats:
+        raise InputError("step_heatmap needs at least one matrix")
+    if any(m.shape != mats[0].shape for m in mats):
+        raise InputError(f"step_heatmap: matrices have shapes {sorted({m.shape for m in mats})}; expected one shape")
+    labels = [f"step {i + 1}" for i in range(len(mats))] if step_labels is None else [str(v) for v in step_labels]
+    if len(labels) != len(mats):
+        raise InputError(f"got {len(labels)} step_labels for {len(mats)} matrices")
+    lo = float(np.nanmin([np.nanmin(m) for m in mats])) if zmin is None else zmin
+    hi = float(np.nanmax([np.nanmax(m) for m in mats])) if zmax is None else zmax
+
+    def trace(m):
+        return go.Heatmap(z=_f32(m), colorscale=colorscale, zmin=lo, zmax=hi,
+                          hovertemplate="row %{y}, column %{x}: %{z:.4g}<extra></extra>")
+
+    fig = go.Figure(trace(mats[0]), frames=[go.Frame(data=[trace(m)], name=n) for m, n in zip(mats, labels)])
+    _base_layout(fig, title, xlabel, ylabel, height or max(260, min(600, 160 + 22 * mats[0].shape[0])))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(showgrid=False)
+    play = {"frame": {"duration": 700, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
+    fig.update_layout(
+        updatemenus=[{"type": "buttons", "x": 0, "y": -0.25, "xanchor": "left", "showactive": False,
+                      "buttons": [{"label": "play", "method": "animate", "args": [None, play]},
+                                  {"label": "pause", "method": "animate",
+                                   "args": [[None], {"frame": {"duration": 0}, "mode": "immediate"}]}]}],
+        sliders=[{"active": 0, "x": 0.15, "y": -0.2, "len": 0.85, "currentvalue": {"prefix": ""},
+                  "steps": [{"label": n, "method": "animate",
+                             "args": [[n], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}]}
+                            for n in labels]}],
+        margin={"b": 110},
+    )
+    return fig
+
+
 def pca_2d(points: Any) -> np.ndarray:
     """Project ``(N, D)`` points on their two main principal axes -> ``(N, 2)``, deterministically.
 

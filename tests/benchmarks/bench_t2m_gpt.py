@@ -16,34 +16,17 @@ import argparse
 import contextlib
 import io
 import statistics
-import time
 from pathlib import Path
 
 import torch
 
+from motionlab.evaluation.speed import timed
 from motionlab.generators.t2m_gpt import T2MGPT, T2MGPTConfig
 from motionlab.profiles import get_profile
 from motionlab.runtime import provenance, write_json
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENS = 49  # 196 frames / 4
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _timed(fn, device, repeats: int) -> list[float]:
-    fn()  # warm-up (allocations, kernels)
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def bench_generation(cfg: T2MGPTConfig, device: torch.device, batch: int, cache: bool, repeats: int) -> dict:
@@ -55,7 +38,7 @@ def bench_generation(cfg: T2MGPTConfig, device: torch.device, batch: int, cache:
     def run():
         model.generate(text, lengths=lengths, use_cache=cache, generator=torch.Generator().manual_seed(0))
 
-    times = _timed(run, device, repeats)
+    times = timed(run, device, repeats)
     best = min(times)
     return {"batch": batch, "kv_cache": cache, "tokens_per_sequence": TOKENS, "repeats": repeats,
             "latency_s": round(best, 5), "median_s": round(statistics.median(times), 5),
@@ -79,7 +62,7 @@ def bench_training(cfg: T2MGPTConfig, device: torch.device, batch: int, steps: i
         losses["loss"].backward()
         opt.step()
 
-    times = _timed(lambda: [step() for _ in range(steps)], device, 2)
+    times = timed(lambda: [step() for _ in range(steps)], device, 2)
     best = min(times) / steps
     return {"batch": batch, "seq_len": cfg.block_size, "steps_timed": steps, "s_per_step": round(best, 5),
             "tokens_per_s": round(batch * cfg.block_size / best, 1),

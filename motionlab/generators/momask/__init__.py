@@ -11,7 +11,9 @@
 * :mod:`~motionlab.generators.momask.train_length` -- the length estimator's recipe and cached model
   (:func:`get_length_estimator`);
 * :mod:`~motionlab.generators.momask.pipeline` -- captions in, motions out (:class:`MoMaskPipeline`,
-  :func:`get_momask`).
+  :func:`get_momask`);
+* :mod:`~motionlab.generators.momask.edit` -- frame ranges to token spans, the edit result, the decoder's
+  reach (temporal inpainting through ``MoMaskPipeline.edit``).
 
 Names are imported lazily, so importing one part does not load the others.
 """
@@ -32,6 +34,7 @@ _LAZY = {
     "get_residual_transformer": "train_residual",
     "LengthEstimatorRecipe": "train_length", "LengthEstimatorRun": "train_length",
     "get_length_estimator": "train_length",
+    "EditedMotion": "edit", "parse_frame_range": "edit", "token_spans": "edit", "token_reach": "edit",
     "MoMaskPipeline": "pipeline", "get_momask": "pipeline", "momask_is_cached": "pipeline",
 }
 

@@ -34,16 +34,26 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from motionlab.errors import InputError
 from motionlab.generators.t2m_gpt import init_weights, sinusoidal_table
 
 __all__ = [
-    "IGNORE", "MaskedTransformerConfig", "MaskedTransformer", "MaskedBatch", "cosine_schedule", "mask_for_training",
-    "drop_condition", "filter_top_fraction", "gumbel_max", "guided_logits", "LengthEstimatorConfig",
-    "LengthEstimator", "OFFICIAL_COND_SCALE",
+    "IGNORE",
+    "OFFICIAL_COND_SCALE",
+    "LengthEstimator",
+    "LengthEstimatorConfig",
+    "MaskedBatch",
+    "MaskedTransformer",
+    "MaskedTransformerConfig",
+    "cosine_schedule",
+    "drop_condition",
+    "filter_top_fraction",
+    "guided_logits",
+    "gumbel_max",
+    "mask_for_training",
 ]
 
 IGNORE = -100  # target id of positions that carry no loss (torch's cross-entropy default ignore_index)
@@ -235,10 +245,13 @@ class MaskedTransformer(nn.Module):
         return self.cond.weight.device
 
     # ------------------------------------------------------------------------------------------ forward
+    def _check_text(self, text_emb: torch.Tensor) -> None:
+        if text_emb.ndim != 2 or text_emb.shape[1] != self.config.text_dim:
+            raise InputError(f"text_emb has shape {tuple(text_emb.shape)}: expected (B, {self.config.text_dim})")
+
     def _check(self, text_emb: torch.Tensor, ids: torch.Tensor) -> None:
         cfg = self.config
-        if text_emb.ndim != 2 or text_emb.shape[1] != cfg.text_dim:
-            raise InputError(f"text_emb has shape {tuple(text_emb.shape)}: expected (B, {cfg.text_dim})")
+        self._check_text(text_emb)
         if ids.ndim != 2 or ids.shape[0] != text_emb.shape[0] or not 1 <= ids.shape[1] <= cfg.max_tokens:
             raise InputError(f"ids have shape {tuple(ids.shape)}: expected (B={text_emb.shape[0]}, T) with "
                              f"1 <= T <= max_tokens={cfg.max_tokens}")
@@ -307,39 +320,57 @@ class MaskedTransformer(nn.Module):
                  cond_scale: float = OFFICIAL_COND_SCALE, top_fraction: float = 0.1, temperature: float = 1.0,
                  generator: torch.Generator | None = None, history: list | None = None) -> torch.Tensor:
         """Base-layer codes ``(B, max(lengths))`` for sentence features ``(B, text_dim)`` and ``lengths (B,)``
-        in tokens, [PAD] after each sequence's end.
+        in tokens, [PAD] after each sequence's end: :meth:`fill` started from all [MASK]."""
+        cfg = self.config
+        self._check_text(text_emb)
+        n = _lengths(lengths, text_emb.shape[0], cfg.max_tokens, self.device)  # (B,)
+        padding = torch.arange(int(n.max()), device=self.device) >= n[:, None]  # (B, T)
+        ids = torch.full(padding.shape, cfg.mask_id, dtype=torch.long, device=self.device)
+        return self.fill(text_emb, ids.masked_fill(padding, cfg.pad_id), n, iterations=iterations,
+                         cond_scale=cond_scale, top_fraction=top_fraction, temperature=temperature,
+                         generator=generator, history=history)
 
-        MaskGIT decoding as the official ``MaskTransformer.generate``: start from all [MASK]; at iteration
-        l = 0..L-1 (τ_l = l / (L-1), ``torch.linspace(0, 1, L)``) re-mask the ``max(1, round(γ(τ_l)·n))``
-        positions of lowest confidence (only positions sampled in the previous iteration can be chosen: the
-        others are fixed), predict them with guidance ``cond_scale`` (paper form (1 + s)·ω_c − s·ω_u; the
-        default 3 is the official code's 4), keep the top ``top_fraction`` of the codes (10 %), draw one by
-        Gumbel-max at ``temperature``, and score each draw by its softmax probability under the unfiltered
-        guided logits at temperature 1.  No [MASK] is left: the last iteration fills what it re-masked.
-        ``history``: a list that receives the ids after each iteration (for the chapter's animation).
+    @torch.no_grad()
+    def fill(self, text_emb: torch.Tensor, ids: torch.Tensor, lengths, *, iterations: int = 10,
+             cond_scale: float = OFFICIAL_COND_SCALE, top_fraction: float = 0.1, temperature: float = 1.0,
+             generator: torch.Generator | None = None, history: list | None = None) -> torch.Tensor:
+        """Replace the [MASK] positions of ``ids (B, T)`` by codes; every other position is kept as it is.
+
+        Generation starts from all [MASK]; editing (chapter 7) masks only the tokens of the frames to redo.
+        MaskGIT decoding as the official ``MaskTransformer.generate`` / ``edit``: with ``m`` the number of
+        [MASK] positions of a row, at iteration l = 0..L-1 (τ_l = l / (L-1), ``torch.linspace(0, 1, L)``)
+        re-mask the ``max(1, round(γ(τ_l)·m))`` positions of lowest confidence (only positions sampled in the
+        previous iteration can be chosen: the given ones never are), predict them with guidance ``cond_scale``
+        (paper form (1 + s)·ω_c − s·ω_u; the default 3 is the official code's 4), keep the top
+        ``top_fraction`` of the codes (10 %), draw one by Gumbel-max at ``temperature``, and score each draw by
+        its softmax probability under the unfiltered guided logits at temperature 1.  No [MASK] is left: the
+        last iteration fills what it re-masked.  ``history``: a list that receives the ids after each
+        iteration (for the chapter's animation).
         """
         cfg = self.config
-        if text_emb.ndim != 2 or text_emb.shape[1] != cfg.text_dim:
-            raise InputError(f"text_emb has shape {tuple(text_emb.shape)}: expected (B, {cfg.text_dim})")
         if int(iterations) < 1:
             raise InputError(f"iterations={iterations}: expected >= 1")
         if not math.isfinite(cond_scale):
             raise InputError(f"cond_scale={cond_scale}: expected a finite guidance scale")
         device, B = self.device, text_emb.shape[0]
-        text_emb = text_emb.to(device)
+        text_emb, ids = text_emb.to(device), ids.to(device)
+        self._check(text_emb, ids)
         n = _lengths(lengths, B, cfg.max_tokens, device)  # (B,)
-        T = int(n.max())
-        padding = torch.arange(T, device=device) >= n[:, None]  # (B, T)
-        ids = torch.full((B, T), cfg.mask_id, dtype=torch.long, device=device).masked_fill(padding, cfg.pad_id)
+        if ids.shape[1] != int(n.max()):
+            raise InputError(f"ids has {ids.shape[1]} positions: expected max(lengths) = {int(n.max())}")
+        to_fill = ids == cfg.mask_id  # (B, T)
+        if (to_fill & (torch.arange(ids.shape[1], device=device) >= n[:, None])).any():
+            raise InputError("ids has [MASK] past a sequence's length: expected [PAD] there")
+        n_fill = to_fill.sum(1)  # (B,) m per row
         fixed = torch.tensor(float("inf"), device=device)
-        scores = torch.zeros(B, T, device=device).masked_fill(padding, fixed)  # confidence; inf = never re-mask
+        scores = torch.zeros(ids.shape, device=device).masked_fill(~to_fill, fixed)  # inf = never re-mask
         was_training = self.training
         self.eval()
         try:
             for tau in torch.linspace(0, 1, int(iterations)).tolist():
-                n_mask = torch.round(cosine_schedule(torch.tensor(tau)) * n).long().clamp_min(1)  # (B,)
+                n_mask = torch.round(cosine_schedule(torch.tensor(tau)) * n_fill).long().clamp_min(1)  # (B,)
                 ranks = scores.argsort(dim=1, stable=True).argsort(dim=1)  # 0 = least confident
-                remask = ranks < n_mask[:, None]  # (B, T)
+                remask = (ranks < torch.minimum(n_mask, n_fill)[:, None]) & to_fill  # (B, T)
                 ids = ids.masked_fill(remask, cfg.mask_id)
                 logits = self.guided(text_emb, ids, n, cond_scale).float()  # (B, T, K)
                 draw = gumbel_max(filter_top_fraction(logits, top_fraction), temperature, generator)  # (B, T)

@@ -8,6 +8,8 @@
     residual transformer: layers 1..L-1, one pass each -> ids (N, T, L)     # guidance s = 4
     RVQ-VAE decoder on the sum of the L layers' codes -> de-normalised features (4n, D)
 
+``MoMaskPipeline.edit`` regenerates frame ranges of a given motion with the same parts (chapter 7's editing).
+
 It answers the generator interface of the evaluation protocol exactly as ``T2MGPTPipeline`` does
 (``pipeline(captions, lengths | None) -> list of raw (T, D) features``), so evaluation and the side-by-side
 chapter loop over both.  :func:`get_momask` loads (training first if missing) the four cached parts of a
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 
 from motionlab.errors import InputError
+from motionlab.generators.momask.edit import EditedMotion, token_spans
 from motionlab.generators.momask.masked_transformer import (
     OFFICIAL_COND_SCALE,
     LengthEstimator,
@@ -205,6 +208,56 @@ class MoMaskPipeline:
         tokens = self.tokens(texts, lengths, overlong=overlong)
         return GeneratedMotions(texts, tokens, self.decode(tokens), self.skeleton)
 
+    @torch.no_grad()
+    def edit(self, motion: np.ndarray, caption: str, frames, *, overlong: str = "warn") -> EditedMotion:
+        """Regenerate the frames of ``motion`` (raw features ``(F, D)``) in ``frames`` from ``caption``.
+
+        ``frames``: one ``(start, stop)`` range or a list of them (stop exclusive, -1 = the end): a prefix
+        ``(0, 40)``, a suffix ``(80, -1)``, an in-between ``(40, 80)``.  The motion is tokenised (its first
+        ``4·floor(F/4)`` frames: a tail of ``F mod 4`` frames has no token and is not part of the result), the
+        base-layer tokens of the ranges (:func:`~motionlab.generators.momask.edit.token_spans`) are filled by
+        the masked transformer, their residual layers by the residual transformer, and everything outside stays
+        the motion's own ids.  Uses this pipeline's options and random stream.
+        """
+        from motionlab.text.encoders import check_prompts
+        from motionlab.tokenizers.artifacts import tokenize_motions
+
+        motion = np.asarray(motion, dtype=np.float32)
+        width = int(self.tokenizer.config.input_dim)
+        if motion.ndim != 2 or motion.shape[1] != width:
+            raise InputError(f"motion has shape {motion.shape}: expected raw features (frames, {width}) of the "
+                             "dataset this MoMask was trained on")
+        if not np.isfinite(motion).all():
+            bad = np.flatnonzero(~np.isfinite(motion).all(axis=1))
+            raise InputError(f"motion has NaN/inf values in {len(bad)} frame(s), first {bad[:5].tolist()}")
+        n = motion.shape[0] // self.unit
+        if not 1 <= n <= self.max_tokens:
+            raise InputError(f"motion has {motion.shape[0]} frames: expected {self.unit}..{self.max_tokens * self.unit}"
+                             f" ({self.max_tokens} tokens of {self.unit} frames)")
+        spans = token_spans(frames, n * self.unit, self.unit)
+        (caption,) = check_prompts([caption])
+        source = tokenize_motions(self.tokenizer, [motion])[0][:, : self.layers]  # (n, layers)
+        edit = torch.zeros(1, n, dtype=torch.bool)
+        for t0, t1 in spans:
+            edit[0, t0:t1] = True
+        c = self.embed([caption], overlong=overlong).to(self.device)  # (1, text_dim)
+        length = torch.tensor([n], device=self.device)
+        src = torch.as_tensor(source, device=self.device).unsqueeze(0)  # (1, n, layers)
+        base = src[:, :, 0].masked_fill(edit.to(self.device), self.masked.config.mask_id)  # (1, n)
+        base = self.masked.fill(c, base, length, iterations=self.iterations, cond_scale=self.cond_scale,
+                                top_fraction=self.top_fraction, temperature=self.temperature,
+                                generator=self._generator)  # (1, n) new codes at the masked positions only
+        ids = base.unsqueeze(-1)  # (1, n, 1)
+        if self.layers > 1:
+            full = torch.full((1, n, self.n_quantizers), self.residual.config.pad_id, device=self.device)
+            full[:, :, : self.layers] = src
+            ids = self.residual.generate(c, base, length, cond_scale=self.residual_cond_scale,
+                                         temperature=self.temperature, generator=self._generator,
+                                         n_layers=self.layers, source=full, edit=edit)[:, :, : self.layers]
+        tokens = ids[0].cpu().numpy()  # (n, layers)
+        source_features, features = self.decode([source, tokens])
+        return EditedMotion(caption, spans, source, tokens, source_features, features, self.skeleton, self.unit)
+
     def __call__(self, captions: Sequence[str], lengths: Sequence[int] | None = None) -> list[np.ndarray]:
         """The protocol's generator interface: raw features, one array per caption."""
         return self.generate(list(captions), lengths).features
@@ -229,7 +282,9 @@ def momask_is_cached(data_dir: str | Path, tokenizer, masked, residual, length) 
     """Whether :func:`get_momask` with these recipes would load all four parts instead of training any."""
     from motionlab.generators.momask.train_length import length_estimator_is_cached
     from motionlab.generators.momask.train_masked import masked_transformer_is_cached
-    from motionlab.generators.momask.train_residual import residual_transformer_is_cached
+    from motionlab.generators.momask.train_residual import (
+        residual_transformer_is_cached,
+    )
 
     return (masked_transformer_is_cached(data_dir, masked, tokenizer)
             and residual_transformer_is_cached(data_dir, residual, tokenizer)

@@ -46,14 +46,20 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from motionlab.errors import InputError
 from motionlab.generators.t2m_gpt import filter_top_k, init_weights, sinusoidal_table
 
-__all__ = ["ResidualTransformerConfig", "ResidualTransformer", "layer_schedule", "layer_probabilities",
-           "official_top_k", "gumbel_argmax"]
+__all__ = [
+    "ResidualTransformer",
+    "ResidualTransformerConfig",
+    "gumbel_argmax",
+    "layer_probabilities",
+    "layer_schedule",
+    "official_top_k",
+]
 
 
 @dataclass(frozen=True)
@@ -303,7 +309,8 @@ class ResidualTransformer(nn.Module):
     @torch.no_grad()
     def generate(self, text_emb: torch.Tensor, base_ids: torch.Tensor, lengths: torch.Tensor, *,
                  cond_scale: float = 4.0, temperature: float = 1.0, top_k: int | None = None,
-                 generator: torch.Generator | None = None, n_layers: int | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None, n_layers: int | None = None,
+                 source: torch.Tensor | None = None, edit: torch.Tensor | None = None) -> torch.Tensor:
         """Residual ids for given base-layer ids: ``text_emb (B, text_dim)``, ``base_ids (B, T)`` layer 0
         (from the masked transformer), ``lengths (B,)`` -> ``ids (B, T, L)``.
 
@@ -313,6 +320,10 @@ class ResidualTransformer(nn.Module):
         best codes (None: the official 10 %, :func:`official_top_k`) and sampled by Gumbel-max at
         ``temperature``.  Layer 0 at valid positions is ``base_ids`` unchanged; every position past a length
         holds the Pad id (``config.pad_id``) in every layer.  The same ``generator`` state gives the same ids.
+
+        Editing: ``source (B, T, L)`` ids of a motion and ``edit (B, T)`` True where tokens are regenerated;
+        elsewhere every layer keeps the source's ids (the official ``edit`` regenerates the residual layers
+        everywhere, which changes frames outside the edit: momask-codes issue #31).
         """
         cfg = self.config
         lengths = self._check(text_emb, base_ids, lengths, 1, "base_ids")
@@ -327,6 +338,11 @@ class ResidualTransformer(nn.Module):
         text_emb = text_emb.to(self.device)
         out = torch.full((B, T, cfg.n_quantizers), cfg.pad_id, dtype=torch.long, device=self.device)
         out[:, :, 0] = base_ids.to(self.device).masked_fill(~valid, cfg.pad_id)  # (B, T)
+        if (source is None) != (edit is None):
+            raise InputError("source and edit go together: the motion's ids (B, T, L) and the positions to redo")
+        if source is not None and (source.shape != out.shape or edit.shape != (B, T)):
+            raise InputError(f"source {tuple(source.shape)} / edit {tuple(edit.shape)}: expected {tuple(out.shape)}"
+                             f" / {(B, T)}")
         was_training = self.training
         self.eval()
         try:
@@ -336,6 +352,8 @@ class ResidualTransformer(nn.Module):
                 logits = self.guided_logits(text_emb, h, j, valid, cond_scale)  # (B, T, n_codes)
                 logits = filter_top_k(logits.float(), k)  # the k best codes per position, others -inf
                 codes = gumbel_argmax(logits, temperature, generator)  # (B, T)
+                if source is not None:  # keep the motion's own ids outside the edit
+                    codes = torch.where(edit.to(self.device), codes, source[:, :, j].to(self.device))
                 out[:, :, j] = codes.masked_fill(~valid, cfg.pad_id)
         finally:
             self.train(was_training)
