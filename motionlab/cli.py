@@ -8,8 +8,9 @@
     motionlab data check DIR                         validate a dataset folder and print its statistics
     motionlab data convert JOINTS_DIR OUT [--force]  turn (T, 22, 3) joint arrays + captions into a dataset
     motionlab data import-bvh FOLDER OUT [--mapping cmu]   BVH motion capture -> a dataset folder
-    motionlab generate "a person waves" --model t2m-gpt|momask --out wave.html [--seconds S] [--format bvh]
+    motionlab generate "a person waves" --model t2m-gpt|momask|tm2t --out wave.html [--seconds S] [--format bvh]
     motionlab edit MOTION.npy "a person jumps" --frames 40:80 --out edited.html   MoMask inpainting
+    motionlab caption MOTION.npy [--beam 2 | --sample]   TM2T captions for a motion (features or joints)
     motionlab export MOTION.npy --format bvh|gltf --out walk.bvh   a motion as BVH or glTF (.glb)
 
 Each sub-command is a thin layer over a library function; ``motionlab <cmd> --help`` documents it.
@@ -113,6 +114,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return generate_command(args)
 
 
+def _cmd_caption(args: argparse.Namespace) -> int:
+    from motionlab.generators.commands import caption_command
+
+    return caption_command(args)
+
+
 def _cmd_edit(args: argparse.Namespace) -> int:
     from motionlab.generators.commands import edit_command
 
@@ -192,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="generate a motion from a sentence")
     gen.add_argument("text", help="the caption, e.g. \"a person waves with the left hand\"")
-    gen.add_argument("--model", default="t2m-gpt")
+    gen.add_argument("--model", default="t2m-gpt", help="t2m-gpt, momask or tm2t")
     gen.add_argument("--out", default="motion.html", help=".html animation; .npy features and joints beside it")
     gen.add_argument("--profile", default="auto")
     gen.add_argument("--data", default="synth")
@@ -216,6 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--seed", type=int, default=0)
     edit.add_argument("--device", default="auto")
     edit.set_defaults(func=_cmd_edit)
+
+    cap = sub.add_parser("caption", help="caption a motion with TM2T (features or joints .npy)")
+    cap.add_argument("motion", help="MOTION.npy: features (T, 263|251) or joints (T, 22|21, 3)")
+    cap.add_argument("--model", default="tm2t", help="the captioner: tm2t")
+    cap.add_argument("--beam", type=int, default=2, help="beam width (default 2, the paper's)")
+    cap.add_argument("--sample", action="store_true", help="sample from the top-k words instead of beam search")
+    cap.add_argument("--top-k", dest="top_k", type=int, default=3, help="words kept when sampling (default 3)")
+    cap.add_argument("--samples", type=int, default=1, help="captions to draw with --sample")
+    cap.add_argument("--profile", default="auto")
+    cap.add_argument("--data", default="synth")
+    cap.add_argument("--device", default="auto")
+    cap.add_argument("--seed", type=int, default=0)
+    cap.set_defaults(func=_cmd_caption)
 
     export = sub.add_parser("export", help="write a motion (.npy features or joints) as BVH or glTF")
     export.add_argument("motion", help="NAME.npy: features (T, 263|251) or joints (T, 22|21, 3)")

@@ -44,6 +44,10 @@ from motionlab.generators.momask.residual_transformer import ResidualTransformer
 from motionlab.generators.momask.train_length import LengthEstimatorRecipe
 from motionlab.generators.momask.train_masked import MaskedTransformerRecipe
 from motionlab.generators.momask.train_residual import ResidualTransformerRecipe
+from motionlab.generators.tm2t.motion_to_text import MotionToTextConfig
+from motionlab.generators.tm2t.text_to_motion import TextToMotionConfig
+from motionlab.generators.tm2t.train_m2t import MotionToTextRecipe
+from motionlab.generators.tm2t.train_t2m import TextToMotionRecipe
 from motionlab.generators.t2m_gpt import T2MGPTConfig
 from motionlab.generators.train_t2m_gpt import T2MGPTRecipe
 from motionlab.tokenizers.train import TokenizerRecipe
@@ -87,9 +91,16 @@ class Profile:
     momask_residual: ResidualTransformerRecipe  # MoMask's residual transformer: RVQ layers 1..L-1 (chapter 7)
     momask_masked: MaskedTransformerRecipe  # MoMask's masked transformer: the RVQ's base layer (chapter 7)
     momask_length: LengthEstimatorRecipe  # MoMask's length estimator: caption -> token count, when none is given
+    tm2t_m2t: MotionToTextRecipe  # TM2T's captioner: motion tokens -> words (chapter 8)
+    tm2t_t2m: TextToMotionRecipe  # TM2T's text->motion GRU, with or without inverse alignment (chapter 8)
+    tm2t_tokenizer: TokenizerRecipe | None = None  # TM2T's tokenizer; None: the profile's `tokenizer` (chapter 3)
     sweeps: Sweeps = field(default_factory=Sweeps)
     cpu_threads: int | None = None  # torch threads on CPU (None = leave torch's default)
     chapter_budget_s: int = 360  # target per chapter, checked by benchmarks, never by tests
+
+    def __post_init__(self):
+        if self.tm2t_tokenizer is None:  # TM2T reads chapter 3's tokens unless the profile says otherwise
+            object.__setattr__(self, "tm2t_tokenizer", self.tokenizer)
 
     def with_overrides(self, **sections) -> "Profile":
         """A copy with some sections replaced, e.g. ``p.with_overrides(gpt=p.gpt.replace(steps=10))``."""
@@ -182,6 +193,20 @@ SMOKE = Profile(
         train=TrainConfig(steps=300, lr=1e-3, batch_size=64, betas=(0.9, 0.99), weight_decay=1e-5, amp=False,
                           log_every=50, eval_every=50, best_metric="val_loss"),
     ),
+    # TM2T on 2 CPU cores: a 2+2-layer captioner of width 64 and a small GRU text->motion model
+    tm2t_m2t=MotionToTextRecipe(
+        model=MotionToTextConfig(width=64, n_enc_layers=2, n_dec_layers=2, n_heads=4, ff=128, dropout=0.1),
+        train=TrainConfig(steps=300, lr=1e-3, batch_size=32, grad_clip=0.5, amp=False, log_every=25,
+                          eval_every=100, best_metric="val_loss"),
+        ablation={"steps": 150},
+    ),
+    tm2t_t2m=TextToMotionRecipe(
+        model=TextToMotionConfig(word_dim=32, text_hidden=32, motion_hidden=64),
+        train=TrainConfig(steps=200, lr=1e-3, batch_size=32, grad_clip=0.5, amp=False, log_every=20,
+                          eval_every=100, best_metric="val_loss"),
+        tf_decay_steps=100, inverse_alignment=True, inverse_from_step=100,
+        ablation={"steps": 120, "tf_decay_steps": 60, "inverse_from_step": 40},
+    ),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(32, 64, 128), gpt_seeds=1, gpt_replications=2),
     cpu_threads=2,
     chapter_budget_s=120,
@@ -238,6 +263,20 @@ LAPTOP = Profile(
         model=LengthEstimatorConfig(hidden=256),
         train=TrainConfig(steps=1000, lr=1e-3, batch_size=64, betas=(0.9, 0.99), weight_decay=1e-5, amp=False,
                           log_every=100, eval_every=100, best_metric="val_loss"),
+    ),
+    tm2t_m2t=MotionToTextRecipe(
+        model=MotionToTextConfig(width=128, n_enc_layers=3, n_dec_layers=3, n_heads=4, ff=256, dropout=0.1),
+        train=TrainConfig(steps=1500, lr=6e-4, batch_size=32, grad_clip=0.5, amp=False, log_every=50,
+                          eval_every=250, best_metric="val_loss"),
+    ),
+    # the text->motion GRU: ~0.25 s per teacher-forced step and ~0.66 s with the inverse step (2 cores, busy);
+    # the with/without-inverse ablation (3 seeds x 2) on the 200-step copy: ~8 min
+    tm2t_t2m=TextToMotionRecipe(
+        model=TextToMotionConfig(word_dim=128, text_hidden=128, motion_hidden=256),
+        train=TrainConfig(steps=400, lr=6e-4, batch_size=32, grad_clip=0.5, amp=False, log_every=50,
+                          eval_every=100, best_metric="val_loss"),
+        tf_decay_steps=200, inverse_alignment=True, inverse_from_step=150,
+        ablation={"steps": 200, "tf_decay_steps": 100, "inverse_from_step": 60},
     ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(128, 256, 512), gpt_seeds=3, gpt_replications=5),
     cpu_threads=2,
@@ -302,6 +341,19 @@ FULL = Profile(
         model=LengthEstimatorConfig(),
         train=TrainConfig(steps=3000, lr=5e-4, batch_size=256, betas=(0.9, 0.99), weight_decay=1e-5,
                           amp=False, log_every=300, eval_every=300, best_metric="val_loss"),
+    ),
+    # TM2T's captioner (4 + 4 layers of 512, 8 heads) and GRU text->motion model at the paper's sizes, on a
+    # GPU budget of minutes; inverse alignment from the start, as the official README
+    tm2t_m2t=MotionToTextRecipe(
+        model=MotionToTextConfig(),
+        train=TrainConfig(steps=6000, lr=2e-4, batch_size=128, grad_clip=0.5, log_every=300, eval_every=1000,
+                          best_metric="val_loss"),
+    ),
+    tm2t_t2m=TextToMotionRecipe(
+        model=TextToMotionConfig(),
+        train=TrainConfig(steps=6000, lr=2e-4, batch_size=128, grad_clip=0.5, log_every=300, eval_every=1000,
+                          best_metric="val_loss"),
+        tf_decay_steps=2000, inverse_alignment=True, inverse_from_step=0, ablation={"steps": 2000},
     ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(256, 512, 1024), gpt_seeds=3, gpt_replications=3),
     chapter_budget_s=360,
@@ -375,6 +427,22 @@ PAPER = Profile(
     # defaults: AdamW 1e-4, batch 64, 20k steps, lowest validation cross-entropy).  The official evaluation
     # never uses it (GT lengths).
     momask_length=LengthEstimatorRecipe(),
+    # TM2T official (M2T_EL4_DL4_NH8_PS; T2M_Seq2Seq_NML1_Ear_SME0_N): the recipes' defaults are the official
+    # models and optimisers (Adam 2e-4, batch 64, clip 0.5) on the lemmatised text; inverse alignment from
+    # epoch 0 (README).  Its tokenizer as far as this VQ-VAE expresses it: a plain learned 1024 x 1024 codebook,
+    # beta = 1, L1 reconstruction without the joint-position term, Adam 1e-4, batch 128.  Not expressed (say so
+    # when comparing): the foot contacts left out of the encoder input (259-d), TM2T's LeakyReLU encoder with
+    # 1024 channels and nearest-neighbour upsampling, the hinge discriminator from epoch 10 (weight 0.5) and
+    # the 5-epoch early stop (here: the weights of the lowest validation L1).
+    tm2t_tokenizer=TokenizerRecipe(
+        model=VQVAEConfig(width=1024, code_dim=1024, n_codes=1024, depth=3, quantizer="plain",
+                          codebook_init="uniform", recon_loss="l1", vel_weight=0.0, commit_weight=1.0,
+                          codebook_weight=1.0),
+        train=TrainConfig(steps=100000, lr=1e-4, batch_size=128, betas=(0.9, 0.999), amp=False, log_every=5000,
+                          eval_every=5000, best_metric="val_l1", best_mode="min"),
+    ),
+    tm2t_m2t=MotionToTextRecipe(vocab_form="lemma"),
+    tm2t_t2m=TextToMotionRecipe(vocab_form="lemma", inverse_alignment=True, inverse_from_step=0),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(256, 512, 1024), gpt_seeds=1, gpt_replications=20),
     chapter_budget_s=0,  # no budget: days
 )

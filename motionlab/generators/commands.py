@@ -4,7 +4,8 @@
 Writes an animated skeleton page (``wave.html``, plotly.js inlined so it opens offline) and, beside it,
 ``wave.features.npy`` (raw features, frames x 263) and ``wave.joints.npy`` (joint positions, frames x 22 x 3);
 with ``--samples N > 1`` one pair per sample (``wave.s2.features.npy`` ...) and all samples side by side in
-the page.  The model is the profile's cached T2M-GPT (``--model momask``: its MoMask, the four parts); when it is
+the page.  The model is the profile's cached T2M-GPT (``--model momask``: its MoMask, the four parts; ``--model tm2t``:
+its TM2T text->motion GRU); when it is
 missing it is trained first (with its tokenizer), which the command says before it starts.  ``--seconds S``
 fixes the length (S x the dataset's frame rate), which is otherwise the model's own choice.
 
@@ -24,9 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from motionlab.errors import InputError
+from motionlab.generators.registry import TEXT_TO_MOTION, load_text_to_motion
 
-MODELS = ("t2m-gpt", "momask")
-LABELS = {"t2m-gpt": "T2M-GPT", "momask": "MoMask"}  # how pages and logs name each model
 FPS = {"t2m": 20.0, "kit": 12.5}  # frame rate per skeleton (HumanML3D, KIT-ML)
 
 
@@ -72,8 +72,8 @@ def generate_command(args: argparse.Namespace) -> int:
     from motionlab.runtime import resolve_device
     from motionlab.text.encoders import check_prompts, get_text_encoder
 
-    if args.model not in MODELS:
-        raise InputError(f"--model {args.model!r}: expected one of {', '.join(MODELS)}")
+    if args.model not in TEXT_TO_MOTION:
+        raise InputError(f"--model {args.model!r}: expected one of {', '.join(TEXT_TO_MOTION)}")
     if args.samples < 1 or args.samples > 32:
         raise InputError(f"--samples {args.samples}: expected 1..32")
     page, arrays = output_paths(args.out, args.samples)
@@ -87,18 +87,8 @@ def generate_command(args: argparse.Namespace) -> int:
         resolve_dataset(args.data, profile, build=False)
     # validate the prompt before any (possibly long) training: empty, unknown-only and overlong prompts fail here
     (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
-    print(f"[motionlab] {LABELS[args.model]}, profile {profile.name}, data {args.data}, device {device}")
-    data_dir = resolve_dataset(args.data, profile)
-    if args.model == "momask":
-        pipeline = _momask(data_dir, profile, device)
-    else:
-        from motionlab.generators.train_t2m_gpt import get_t2m_gpt, t2m_gpt_is_cached
-
-        if not t2m_gpt_is_cached(data_dir, profile.gpt, profile.tokenizer):
-            print(f"[motionlab] no trained T2M-GPT for this profile in the cache yet: training it now "
-                  f"({profile.gpt.train.steps} steps; the tokenizer, {profile.tokenizer.train.steps} steps, first "
-                  f"if it is missing too). Later calls reuse it.", flush=True)
-        pipeline = get_t2m_gpt(data_dir, profile.gpt, profile.tokenizer, device)
+    print(f"[motionlab] {TEXT_TO_MOTION[args.model].label}, profile {profile.name}, data {args.data}, device {device}")
+    pipeline = load_text_to_motion(args.model, resolve_dataset(args.data, profile), profile, device)
 
     from motionlab.viz import animate, save_html
 
@@ -114,7 +104,7 @@ def generate_command(args: argparse.Namespace) -> int:
         feat_path.parent.mkdir(parents=True, exist_ok=True)
         np.save(feat_path, feats.astype(np.float32))
         np.save(joint_path, pos.astype(np.float32))
-    titles = [LABELS[args.model]] if args.samples == 1 else [f"sample {i + 1}" for i in range(args.samples)]
+    titles = [TEXT_TO_MOTION[args.model].label] if args.samples == 1 else [f"sample {i + 1}" for i in range(args.samples)]
     fig = animate(joints, skeleton=result.skeleton, titles=titles, caption=text)
     save_html(fig, page)
     for i, (tokens, feats) in enumerate(zip(result.tokens, result.features)):
@@ -130,19 +120,6 @@ def generate_command(args: argparse.Namespace) -> int:
             out = feat_path.with_name(feat_path.name.replace(".features.npy", FORMATS[args.format]))
             print(f"  {export_motion(pos, out, format=args.format, skeleton=result.skeleton).summary()}")
     return 0
-
-
-def _momask(data_dir: Path, profile, device):
-    """The profile's MoMask pipeline (its four cached parts), saying first when any of them must be trained."""
-    from motionlab.generators.momask.pipeline import get_momask, momask_is_cached
-
-    parts = (profile.momask_tokenizer, profile.momask_masked, profile.momask_residual, profile.momask_length)
-    if not momask_is_cached(data_dir, *parts):
-        print(f"[motionlab] no trained MoMask for this profile in the cache yet: training the missing parts now "
-              f"(RVQ-VAE {parts[0].train.steps}, masked transformer {parts[1].train.steps}, residual transformer "
-              f"{parts[2].train.steps}, length estimator {parts[3].train.steps} steps). Later calls reuse them.",
-              flush=True)
-    return get_momask(data_dir, *parts, device)
 
 
 def edit_command(args: argparse.Namespace) -> int:
@@ -164,7 +141,7 @@ def edit_command(args: argparse.Namespace) -> int:
         resolve_dataset(args.data, profile, build=False)
     (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
     print(f"[motionlab] MoMask edit, profile {profile.name}, data {args.data}, device {device}")
-    pipeline = _momask(resolve_dataset(args.data, profile), profile, device)
+    pipeline = load_text_to_motion("momask", resolve_dataset(args.data, profile), profile, device)
     pipeline.reseed(args.seed)
     tail = len(motion) % pipeline.unit
     if tail:
@@ -189,4 +166,40 @@ def edit_command(args: argparse.Namespace) -> int:
           f"{len(out.tokens)} tokens kept bit for bit; decoded frames changed up to {out.reach()} frame(s) beyond "
           "the span (the decoder's reach)")
     print(f"[motionlab] edited in {took:.2f} s; wrote {page}\n  {feat_path}\n  {joint_path}")
+    return 0
+
+
+def caption_command(args: argparse.Namespace) -> int:
+    """Run ``motionlab caption MOTION.npy [--model tm2t] [--beam 2 | --sample]``: captions of a motion file."""
+    from motionlab.data.paths import resolve_dataset
+    from motionlab.generators.registry import MOTION_TO_TEXT, load_motion_to_text
+    from motionlab.io.motion_file import motion_features
+    from motionlab.profiles import get_profile
+    from motionlab.runtime import resolve_device
+
+    if args.model not in MOTION_TO_TEXT:
+        raise InputError(f"--model {args.model!r}: expected one of {', '.join(MOTION_TO_TEXT)}")
+    if args.beam < 1 or args.beam > 16:
+        raise InputError(f"--beam {args.beam}: expected 1..16")
+    if args.samples < 1 or args.samples > 32:
+        raise InputError(f"--samples {args.samples}: expected 1..32")
+    features, skeleton = motion_features(args.motion)  # validate the input before any training
+    profile = get_profile(args.profile)
+    device = resolve_device(args.device)
+    if args.data != "synth":
+        resolve_dataset(args.data, profile, build=False)
+    data_dir = resolve_dataset(args.data, profile)
+    mode = "sample" if args.sample else "beam"
+    captioner = load_motion_to_text(args.model, data_dir, profile, device, mode=mode, beam=args.beam,
+                                    top_k=args.top_k, seed=args.seed)
+    dim = int(captioner.tokenizer.config.input_dim)
+    if features.shape[1] != dim:
+        raise InputError(f"{args.motion}: {features.shape[1]}-d {skeleton.name} features, but the captioner's "
+                         f"dataset has {dim}-d features")
+    how = f"beam {args.beam}" if mode == "beam" else f"top-{args.top_k} sampling"
+    print(f"[motionlab] {MOTION_TO_TEXT[args.model].label} captioner, profile {profile.name}, data {args.data}, "
+          f"device {device}, {how}")
+    captions = captioner([features] * (args.samples if args.sample else 1))
+    for i, text in enumerate(captions):
+        print(f"  {i + 1}. {text}" if len(captions) > 1 else f"  {text}")
     return 0

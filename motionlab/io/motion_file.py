@@ -32,6 +32,8 @@ def read_motion(motion: np.ndarray | str | Path, what: str = "motion") -> tuple[
         raise InputError(f"{what}: holds {arr.dtype} values; expected numbers")
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] != 3):
         raise InputError(f"{what}: shape {arr.shape}; expected {SHAPES}")
+    if arr.size == 0:
+        raise InputError(f"{what}: an empty array of shape {arr.shape}; expected at least one frame")
     if not np.isfinite(arr).all():
         raise InputError(f"{what}: contains NaN or infinite values")
     return arr, what
