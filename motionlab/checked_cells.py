@@ -71,48 +71,60 @@ def _cell_key(cell, index: int) -> str:
 
 
 def freeze_checked_outputs(chapters: Iterable[str] | None = None, profile: str = "smoke", data: str = "synth",
-                           seed: int = 0, timeout: int = 1800, root: str | Path | None = None) -> dict[str, int]:
-    """Execute chapters and store each ``# NBVAL_CHECK_OUTPUT`` cell's output as its reference.
+                           seed: int = 0, timeout: int = 1800, root: str | Path | None = None,
+                           executed_dir: str | Path | None = None) -> dict[str, int]:
+    """Execute chapters and store each checked cell's output (tag ``nbval-check-output``) as its reference.
 
     The output goes into the committed notebook's cell metadata (the notebook stays output-free);
     references of cells that are no longer checked are removed.  Returns ``{chapter: checked cells}``.
     Run it (``motionlab book freeze --chapters 03``) after changing what a checked cell prints.
+    ``executed_dir``: take the outputs from chapters already executed there (``motionlab book run --out DIR``
+    with the same profile) instead of running them again.
     """
     import tempfile
-
-    import nbformat
 
     from motionlab.book import BookError, run_chapters, select_chapters
 
     selected = select_chapters(chapters, root)
-    frozen: dict[str, int] = {}
+    if executed_dir is not None:
+        missing = [p.name for p in selected if not (Path(executed_dir) / p.name).is_file()]
+        if missing:
+            raise BookError(f"{executed_dir}: no executed copy of {', '.join(missing)} (run `motionlab book run`)")
+        return {p.stem: _store_checked_outputs(p, Path(executed_dir) / p.name) for p in selected}
     with tempfile.TemporaryDirectory(prefix="motionlab-freeze-") as tmp:
         failures = run_chapters(profile=profile, chapters=[p.stem for p in selected], out_dir=tmp, data=data,
                                 seed=seed, timeout=timeout, root=root)
         if failures:
             raise BookError("cannot freeze outputs of failing chapters: " + "; ".join(map(str, failures)))
-        for path in selected:
-            executed = nbformat.read(Path(tmp) / path.name, as_version=4)
-            by_key = {_cell_key(c, i): c for i, c in enumerate(executed.cells)
-                      if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])}
-            source = nbformat.read(path, as_version=4)
-            count = 0
-            for i, cell in enumerate(source.cells):
-                meta = cell.get("metadata", {})
-                if not is_checked_cell(cell):
-                    if META_KEY in meta and "expected_outputs" in meta[META_KEY]:
-                        del meta[META_KEY]["expected_outputs"]
-                        if not meta[META_KEY]:
-                            del meta[META_KEY]
-                    continue
-                ran = by_key.get(_cell_key(cell, i))
-                if ran is None:  # no ids: fall back to matching the source text
-                    ran = next((c for c in executed.cells if c.cell_type == "code" and c.source == cell.source), None)
-                if ran is None:
-                    raise BookError(f"{path.name}: could not find checked cell {i} in the executed copy")
-                meta.setdefault(META_KEY, {})["expected_outputs"] = [_reference_output(o) for o in ran.outputs]
-                count += 1
-            nbformat.write(source, path)
-            frozen[path.stem] = count
-            print(f"[book] {path.stem}: stored the reference output of {count} checked cell(s)", flush=True)
-    return frozen
+        return {p.stem: _store_checked_outputs(p, Path(tmp) / p.name) for p in selected}
+
+
+def _store_checked_outputs(path: Path, executed_path: Path) -> int:
+    """Copy the outputs of ``path``'s checked cells from its executed copy into ``path``'s cell metadata."""
+    import nbformat
+
+    from motionlab.book import BookError
+
+    executed = nbformat.read(executed_path, as_version=4)
+    by_key = {_cell_key(c, i): c for i, c in enumerate(executed.cells)
+              if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])}
+    source = nbformat.read(path, as_version=4)
+    count = 0
+    for i, cell in enumerate(source.cells):
+        meta = cell.get("metadata", {})
+        if not is_checked_cell(cell):
+            if META_KEY in meta and "expected_outputs" in meta[META_KEY]:
+                del meta[META_KEY]["expected_outputs"]
+                if not meta[META_KEY]:
+                    del meta[META_KEY]
+            continue
+        ran = by_key.get(_cell_key(cell, i))
+        if ran is None:  # no ids: fall back to matching the source text
+            ran = next((c for c in executed.cells if c.cell_type == "code" and c.source == cell.source), None)
+        if ran is None:
+            raise BookError(f"{path.name}: could not find checked cell {i} in the executed copy")
+        meta.setdefault(META_KEY, {})["expected_outputs"] = [_reference_output(o) for o in ran.outputs]
+        count += 1
+    nbformat.write(source, path)
+    print(f"[book] {path.stem}: stored the reference output of {count} checked cell(s)", flush=True)
+    return count

@@ -11,6 +11,7 @@
     motionlab generate "a person waves" --model t2m-gpt|momask|tm2t --out wave.html [--seconds S] [--format bvh]
     motionlab edit MOTION.npy "a person jumps" --frames 40:80 --out edited.html   MoMask inpainting
     motionlab caption MOTION.npy [--beam 2 | --sample]   TM2T captions for a motion (features or joints)
+    motionlab compare --models t2m-gpt momask tm2t [--out cmp.json]   every model side by side
     motionlab export MOTION.npy --format bvh|gltf --out walk.bvh   a motion as BVH or glTF (.glb)
 
 Each sub-command is a thin layer over a library function; ``motionlab <cmd> --help`` documents it.
@@ -74,7 +75,8 @@ def _cmd_book_build(args: argparse.Namespace) -> int:
 def _cmd_book_freeze(args: argparse.Namespace) -> int:
     from motionlab.checked_cells import freeze_checked_outputs
 
-    freeze_checked_outputs(chapters=args.chapters, profile=args.profile, timeout=args.timeout)
+    freeze_checked_outputs(chapters=args.chapters, profile=args.profile, timeout=args.timeout,
+                           executed_dir=args.executed)
     return 0
 
 
@@ -120,6 +122,12 @@ def _cmd_caption(args: argparse.Namespace) -> int:
     return caption_command(args)
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from motionlab.generators.commands import compare_command
+
+    return compare_command(args)
+
+
 def _cmd_edit(args: argparse.Namespace) -> int:
     from motionlab.generators.commands import edit_command
 
@@ -158,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     freeze.add_argument("--chapters", nargs="*", default=None, help="chapter names or number prefixes")
     freeze.add_argument("--profile", default="smoke")
     freeze.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
+    freeze.add_argument("--executed", default=None,
+                        help="take the outputs from chapters already executed into this folder (book run --out)")
     freeze.set_defaults(func=_cmd_book_freeze)
 
     data = sub.add_parser("data", help="build, check and convert datasets")
@@ -199,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="generate a motion from a sentence")
     gen.add_argument("text", help="the caption, e.g. \"a person waves with the left hand\"")
-    gen.add_argument("--model", default="t2m-gpt", help="t2m-gpt, momask or tm2t")
+    gen.add_argument("--model", default="t2m-gpt", help="t2m-gpt, momask, tm2t, or all (side by side)")
     gen.add_argument("--out", default="motion.html", help=".html animation; .npy features and joints beside it")
     gen.add_argument("--profile", default="auto")
     gen.add_argument("--data", default="synth")
@@ -236,6 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--device", default="auto")
     cap.add_argument("--seed", type=int, default=0)
     cap.set_defaults(func=_cmd_caption)
+
+    compare = sub.add_parser("compare", help="every text->motion model side by side: quality, size and speed")
+    compare.add_argument("--models", nargs="+", default=["t2m-gpt", "momask", "tm2t"],
+                         help="models to compare (default: t2m-gpt momask tm2t)")
+    compare.add_argument("--out", default=None, help="also write the table: .json or .csv")
+    compare.add_argument("--profile", default="auto")
+    compare.add_argument("--data", default="synth")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--device", default="auto")
+    compare.set_defaults(func=_cmd_compare)
 
     export = sub.add_parser("export", help="write a motion (.npy features or joints) as BVH or glTF")
     export.add_argument("motion", help="NAME.npy: features (T, 263|251) or joints (T, 22|21, 3)")

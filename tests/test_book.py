@@ -218,3 +218,21 @@ def test_build_fails_on_a_figure_the_book_cannot_show(tmp_path):
     nbformat.write(nb, tmp_path / "executed" / "00_getting_started.ipynb")
     with pytest.raises(book.BookError, match=r"(?s)build failed.*unknown output mime type: application/vnd\.plotly"):
         book.build_book(tmp_path / "executed", tmp_path / "out", root=root)
+
+
+def test_freeze_can_take_outputs_from_an_executed_run(tmp_path):
+    root = _toc_repo(tmp_path / "repo", ["00_getting_started"])
+    checked = new_code_cell("print(41)", metadata={"tags": ["nbval-check-output"]})
+    nbformat.write(new_notebook(cells=[checked]), root / "book" / "00_getting_started.ipynb")
+    ran = new_notebook(cells=[new_code_cell("print(41)", metadata={"tags": ["nbval-check-output"]})])
+    ran.cells[0].id = checked.id
+    ran.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="41\n")]
+    (tmp_path / "executed").mkdir()
+    nbformat.write(ran, tmp_path / "executed" / "00_getting_started.ipynb")
+
+    assert checked_cells.freeze_checked_outputs(root=root, executed_dir=tmp_path / "executed") == {
+        "00_getting_started": 1}
+    frozen = nbformat.read(root / "book" / "00_getting_started.ipynb", as_version=4)
+    assert frozen.cells[0].metadata["motionlab"]["expected_outputs"][0]["text"] == "41\n"
+    with pytest.raises(book.BookError, match="no executed copy"):
+        checked_cells.freeze_checked_outputs(root=root, executed_dir=tmp_path / "nowhere")

@@ -113,7 +113,7 @@ def test_loss_is_cross_entropy_on_real_words_and_one_hot_source_matches_ids():
     real = target != PAD
     expected = -logits.log_softmax(-1).gather(-1, target[..., None]).squeeze(-1)[real].mean()
     assert losses["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
-    one_hot = torch.nn.functional.one_hot(b["src"], M2T.src_vocab).float()  # (B, S, V_src)
+    one_hot = torch.nn.functional.one_hot(b["src"], M2T.motion_vocab).float()  # (B, S, V_src)
     logits_oh, _ = model(one_hot, b["src_len"], b["words"])
     assert torch.allclose(logits, logits_oh, atol=1e-5)
     # padding past a motion's end is invisible

@@ -7,7 +7,8 @@
 * :mod:`~motionlab.evaluation.protocol` -- ``evaluate(generators, evaluator, split, spec)`` with the
   ground-truth row and mean ± 95 % intervals over replications; presets for each official repository;
   :mod:`~motionlab.evaluation.baselines` -- random-feature and retrieval baselines;
-* :mod:`~motionlab.evaluation.speed` -- generation latency and throughput, measured one way for every model.
+* :mod:`~motionlab.evaluation.speed` -- generation latency and throughput, measured one way for every model;
+* :mod:`~motionlab.evaluation.compare` -- every model side by side: quality, speed and size, per action family.
 
 Names are imported lazily (``from motionlab.evaluation import fid`` loads only the metrics module).
 """
@@ -29,6 +30,8 @@ _LAZY = {
     "load_official_evaluator": "official",
     "train_evaluator": "train_evaluator",
     "generation_speed": "speed", "timed": "speed",
+    **{name: "compare" for name in ("quality_values", "quality_table", "speed_table", "motion_families", "per_motion_matching",
+                                    "generator_parameters")},
 }
 
 __all__ = sorted(_LAZY)

@@ -38,12 +38,13 @@ def timed(fn: Callable[[], object], device: str | torch.device = "cpu", repeats:
 
 def generation_speed(generate: Callable[[int], object], device: str | torch.device = "cpu",
                      batch_sizes: Sequence[int] = (1, 32), repeats: int = 3) -> list[dict]:
-    """One row per batch size: ``latency_s`` (best of ``repeats``), ``median_s`` and ``motions_per_s``
-    (batch / best time) of ``generate(batch)``, which must produce ``batch`` motions."""
+    """One row per batch size: ``latency_s`` (best of ``repeats``), ``median_s``, ``motions_per_s`` (batch /
+    best time) and every timed call ``times_s`` of ``generate(batch)``, which must produce ``batch`` motions."""
     rows = []
     for batch in batch_sizes:
         times = timed(lambda: generate(int(batch)), device, repeats)
         best = min(times)
         rows.append({"batch": int(batch), "repeats": len(times), "latency_s": round(best, 5),
-                     "median_s": round(statistics.median(times), 5), "motions_per_s": round(batch / best, 3)})
+                     "median_s": round(statistics.median(times), 5), "motions_per_s": round(batch / best, 3),
+                     "times_s": [round(t, 5) for t in times]})
     return rows

@@ -30,17 +30,18 @@ from motionlab.generators.registry import TEXT_TO_MOTION, load_text_to_motion
 FPS = {"t2m": 20.0, "kit": 12.5}  # frame rate per skeleton (HumanML3D, KIT-ML)
 
 
-def output_paths(out: str | Path, n_samples: int) -> tuple[Path, list[tuple[Path, Path]]]:
-    """The HTML page and the (features, joints) ``.npy`` paths of each sample."""
+def output_paths(out: str | Path, n_samples: int, tags: list[str] | None = None
+                 ) -> tuple[Path, list[tuple[Path, Path]]]:
+    """The HTML page and the (features, joints) ``.npy`` paths of each sample (or of each tagged model)."""
     page = Path(out).expanduser()
     if page.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--out {str(out)!r}: expected a file name ending in .html (the .npy files go beside it)")
     stem = page.with_suffix("")
-    arrays = []
-    for i in range(n_samples):
-        tag = "" if n_samples == 1 else f".s{i + 1}"
-        arrays.append((Path(f"{stem}{tag}.features.npy"), Path(f"{stem}{tag}.joints.npy")))
-    return page, arrays
+    if tags is None:
+        tags = [""] if n_samples == 1 else [f".s{i + 1}" for i in range(n_samples)]
+    else:
+        tags = [f".{t}" for t in tags]
+    return page, [(Path(f"{stem}{t}.features.npy"), Path(f"{stem}{t}.joints.npy")) for t in tags]
 
 
 def check_writable(page: Path, arrays: list[tuple[Path, Path]]) -> None:
@@ -48,7 +49,7 @@ def check_writable(page: Path, arrays: list[tuple[Path, Path]]) -> None:
     folder is created (it would be anyway) and a scratch file is written into it and removed."""
     for path in (page, *(p for pair in arrays for p in pair)):
         if path.is_dir():
-            raise InputError(f"--out {str(page)!r}: {path} is a folder; expected a file name ending in .html")
+            raise InputError(f"--out {str(page)!r}: {path} is a folder; expected a file name")
         if path.exists() and not os.access(path, os.W_OK):
             raise InputError(f"--out {str(page)!r}: {path} exists and is read-only")
     folder = page.parent
@@ -72,11 +73,14 @@ def generate_command(args: argparse.Namespace) -> int:
     from motionlab.runtime import resolve_device
     from motionlab.text.encoders import check_prompts, get_text_encoder
 
-    if args.model not in TEXT_TO_MOTION:
-        raise InputError(f"--model {args.model!r}: expected one of {', '.join(TEXT_TO_MOTION)}")
+    names = list(TEXT_TO_MOTION) if args.model == "all" else [args.model]
+    if args.model != "all" and args.model not in TEXT_TO_MOTION:
+        raise InputError(f"--model {args.model!r}: expected one of {', '.join(TEXT_TO_MOTION)} or all")
     if args.samples < 1 or args.samples > 32:
         raise InputError(f"--samples {args.samples}: expected 1..32")
-    page, arrays = output_paths(args.out, args.samples)
+    if len(names) > 1 and args.samples != 1:
+        raise InputError("--model all draws one motion per model: leave --samples at 1")
+    page, arrays = output_paths(args.out, args.samples, tags=names if len(names) > 1 else None)
     check_writable(page, arrays)
     profile = get_profile(args.profile)
     seconds = getattr(args, "seconds", None)
@@ -87,38 +91,43 @@ def generate_command(args: argparse.Namespace) -> int:
         resolve_dataset(args.data, profile, build=False)
     # validate the prompt before any (possibly long) training: empty, unknown-only and overlong prompts fail here
     (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
-    print(f"[motionlab] {TEXT_TO_MOTION[args.model].label}, profile {profile.name}, data {args.data}, device {device}")
-    pipeline = load_text_to_motion(args.model, resolve_dataset(args.data, profile), profile, device)
+    data_dir = resolve_dataset(args.data, profile)
+    labels, motions, skeleton = [], [], "t2m"
+    for name in names:
+        label = TEXT_TO_MOTION[name].label
+        print(f"[motionlab] {label}, profile {profile.name}, data {args.data}, device {device}")
+        pipeline = load_text_to_motion(name, data_dir, profile, device)
+        pipeline.reseed(args.seed)
+        lengths = None
+        if seconds is not None:  # frames at the dataset's rate; the pipeline refuses what its positions cannot hold
+            lengths = [max(1, round(seconds * FPS.get(pipeline.skeleton, 20.0)))] * args.samples
+        start = time.perf_counter()
+        result = pipeline.generate([text] * args.samples, lengths)
+        took = time.perf_counter() - start
+        skeleton = result.skeleton
+        for i, (tokens, feats, pos) in enumerate(zip(result.tokens, result.features, result.joints())):
+            labels.append(label if args.samples == 1 else f"sample {i + 1}")
+            motions.append((feats, pos))
+            fps = FPS.get(skeleton, 20.0)
+            print(f"  {labels[-1]}: {len(tokens)} tokens -> {len(feats)} frames ({len(feats) / fps:.1f} s)")
+        print(f"[motionlab] generated in {took:.2f} s")
 
     from motionlab.viz import animate, save_html
 
-    pipeline.reseed(args.seed)
-    lengths = None
-    if seconds is not None:  # frames at the dataset's rate; the pipeline refuses what its positions cannot hold
-        lengths = [max(1, round(seconds * FPS.get(pipeline.skeleton, 20.0)))] * args.samples
-    start = time.perf_counter()
-    result = pipeline.generate([text] * args.samples, lengths)
-    took = time.perf_counter() - start
-    joints = result.joints()
-    for (feat_path, joint_path), feats, pos in zip(arrays, result.features, joints):
+    for (feat_path, joint_path), (feats, pos) in zip(arrays, motions):
         feat_path.parent.mkdir(parents=True, exist_ok=True)
         np.save(feat_path, feats.astype(np.float32))
         np.save(joint_path, pos.astype(np.float32))
-    titles = [TEXT_TO_MOTION[args.model].label] if args.samples == 1 else [f"sample {i + 1}" for i in range(args.samples)]
-    fig = animate(joints, skeleton=result.skeleton, titles=titles, caption=text)
-    save_html(fig, page)
-    for i, (tokens, feats) in enumerate(zip(result.tokens, result.features)):
-        label = "" if args.samples == 1 else f"sample {i + 1}: "
-        print(f"  {label}{len(tokens)} tokens -> {len(feats)} frames ({len(feats) / 20:.1f} s at 20 fps)")
-    print(f"[motionlab] generated in {took:.2f} s; wrote {page}")
+    save_html(animate([pos for _, pos in motions], skeleton=skeleton, titles=labels, caption=text), page)
+    print(f"[motionlab] wrote {page}")
     for feat_path, joint_path in arrays:
         print(f"  {feat_path}\n  {joint_path}")
-    if getattr(args, "format", "html") in ("bvh", "gltf"):  # --format bvh|gltf: one file per sample, beside the .npy
+    if getattr(args, "format", "html") in ("bvh", "gltf"):  # --format bvh|gltf: one file per motion, beside the .npy
         from motionlab.io.export import FORMATS, export_motion
 
-        for (feat_path, _), pos in zip(arrays, joints):
+        for (feat_path, _), (_, pos) in zip(arrays, motions):
             out = feat_path.with_name(feat_path.name.replace(".features.npy", FORMATS[args.format]))
-            print(f"  {export_motion(pos, out, format=args.format, skeleton=result.skeleton).summary()}")
+            print(f"  {export_motion(pos, out, format=args.format, skeleton=skeleton).summary()}")
     return 0
 
 
@@ -202,4 +211,49 @@ def caption_command(args: argparse.Namespace) -> int:
     captions = captioner([features] * (args.samples if args.sample else 1))
     for i, text in enumerate(captions):
         print(f"  {i + 1}. {text}" if len(captions) > 1 else f"  {text}")
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """Run ``motionlab compare --models t2m-gpt momask tm2t``: the protocol (ground-truth lengths and each model's
+    own), parameters and speed of every model on one dataset and machine; prints the table, writes JSON/CSV."""
+    from motionlab.data.folders import MotionFolder
+    from motionlab.data.paths import resolve_dataset
+    from motionlab.evaluation.compare import quality_table, quality_values, speed_table
+    from motionlab.evaluation.evaluator import get_evaluator
+    from motionlab.profiles import get_profile
+    from motionlab.runtime import provenance, resolve_device, write_json
+
+    unknown = [m for m in args.models if m not in TEXT_TO_MOTION]
+    if unknown or not args.models:
+        raise InputError(f"--models {' '.join(args.models)}: expected some of {', '.join(TEXT_TO_MOTION)}")
+    out = Path(args.out).expanduser() if args.out else None
+    if out is not None and out.suffix.lower() not in (".json", ".csv"):
+        raise InputError(f"--out {args.out!r}: expected a .json or .csv file name")
+    if out is not None:
+        check_writable(out, [])
+    profile = get_profile(args.profile)
+    device = resolve_device(args.device)
+    data_dir = resolve_dataset(args.data, profile)
+    evaluator = get_evaluator(data_dir, profile.evaluator, device)
+    models = {TEXT_TO_MOTION[m].label: load_text_to_motion(m, data_dir, profile, device, evaluator)
+              for m in dict.fromkeys(args.models)}
+    test = MotionFolder(data_dir).load_split("test", warn=False)
+    print(f"[motionlab] comparing {', '.join(models)} on {len(test)} test motions, profile {profile.name}, "
+          f"device {device}")
+    quality = quality_table(quality_values(models, evaluator, test, profile.protocol, seed=args.seed))
+    prompts = [caps[0].text for caps in test.captions if caps][:32]
+    speed = speed_table(models, prompts, device)
+    wide = quality.assign(value=[f"{m:.3f} ± {c:.3f}" if np.isfinite(c) else f"{m:.3f}"
+                                 for m, c in zip(quality["mean"], quality["ci"])])
+    wide = wide.pivot_table(index=["lengths", "model"], columns="metric", values="value", aggfunc="first", sort=False)
+    print(wide.to_string())
+    print(speed.drop(columns=[c for c in speed if c.startswith("times_")]).round(4).to_string())
+    if out is not None:
+        if out.suffix.lower() == ".csv":
+            quality.merge(speed.reset_index(), on="model", how="left").to_csv(out, index=False)
+        else:
+            write_json(out, {"quality": quality.to_dict("records"), "speed": speed.reset_index().to_dict("records"),
+                             "profile": profile.name, "data": str(args.data), **provenance()})
+        print(f"[motionlab] wrote {out}")
     return 0

@@ -32,7 +32,7 @@ from torch import nn
 
 from motionlab.errors import InputError
 from motionlab.generators.t2m_gpt import filter_top_k, sinusoidal_table
-from motionlab.generators.tm2t.vocab import EOS, PAD, SOS
+from motionlab.generators.tm2t.vocab import EOS, PAD, SOS, MotionVocabulary
 
 __all__ = [
     "OFFICIAL_ALPHA",
@@ -47,7 +47,7 @@ OFFICIAL_BEAM, OFFICIAL_MAX_LEN, OFFICIAL_ALPHA = 2, 30, 0.7  # final_evaluation
 
 
 @dataclass(frozen=True)
-class MotionToTextConfig:
+class MotionToTextConfig(MotionVocabulary):
     """Sizes of the captioner.  Defaults: the official HumanML3D model (``M2T_EL4_DL4_NH8_PS``, TM2T's
     1024-code tokenizer); ``n_codes`` and ``vocab_size`` are set from the tokenizer and the vocabulary."""
 
@@ -62,22 +62,6 @@ class MotionToTextConfig:
     max_tokens: int = 100  # source positions: start + codes + end
     max_words: int = 50  # target positions: sos + words + eos
 
-    @property
-    def start_id(self) -> int:
-        return self.n_codes
-
-    @property
-    def end_id(self) -> int:
-        return self.n_codes + 1
-
-    @property
-    def pad_id(self) -> int:
-        return self.n_codes + 2
-
-    @property
-    def src_vocab(self) -> int:
-        """Motion vocabulary: codes + start + end + pad."""
-        return self.n_codes + 3
 
     def __post_init__(self):
         for name in ("n_codes", "width", "n_enc_layers", "n_dec_layers", "n_heads", "ff", "max_tokens",
@@ -101,7 +85,7 @@ class MotionToText(nn.Module):
     def __init__(self, config: MotionToTextConfig):
         super().__init__()
         self.config = cfg = config
-        self.src_emb = nn.Embedding(cfg.src_vocab, cfg.width, padding_idx=cfg.pad_id)
+        self.src_emb = nn.Embedding(cfg.motion_vocab, cfg.width, padding_idx=cfg.pad_id)
         self.trg_emb = nn.Embedding(cfg.vocab_size, cfg.width, padding_idx=PAD)
         self.register_buffer("pos", sinusoidal_table(max(cfg.max_tokens, cfg.max_words), cfg.width), persistent=False)
         kw = dict(d_model=cfg.width, nhead=cfg.n_heads, dim_feedforward=cfg.ff, dropout=cfg.dropout,
@@ -126,15 +110,15 @@ class MotionToText(nn.Module):
     # ------------------------------------------------------------------------------------------ network
     def _check_source(self, src: torch.Tensor, src_lengths) -> torch.Tensor:
         cfg = self.config
-        if src.ndim not in (2, 3) or (src.ndim == 3 and src.shape[-1] != cfg.src_vocab):
+        if src.ndim not in (2, 3) or (src.ndim == 3 and src.shape[-1] != cfg.motion_vocab):
             raise InputError(f"motion tokens have shape {tuple(src.shape)}: expected ids (B, S) or one-hot rows "
-                             f"(B, S, {cfg.src_vocab})")
+                             f"(B, S, {cfg.motion_vocab})")
         B, S = src.shape[:2]
         if not 1 <= S <= cfg.max_tokens:
             raise InputError(f"motion tokens: {S} positions, expected 1..{cfg.max_tokens} (start + codes + end)")
-        if src.ndim == 2 and (int(src.min()) < 0 or int(src.max()) >= cfg.src_vocab):
+        if src.ndim == 2 and (int(src.min()) < 0 or int(src.max()) >= cfg.motion_vocab):
             raise InputError(f"motion token id {int(src.max()) if int(src.max()) >= 0 else int(src.min())} is "
-                             f"outside the motion vocabulary [0, {cfg.src_vocab}) (codes + start, end, pad)")
+                             f"outside the motion vocabulary [0, {cfg.motion_vocab}) (codes + start, end, pad)")
         n = torch.as_tensor(src_lengths, device=src.device).long().reshape(-1)
         if n.shape[0] != B or int(n.min()) < 1 or int(n.max()) > S:
             raise InputError(f"src_lengths must be {B} lengths in 1..{S}, got {n.tolist()}")

@@ -33,7 +33,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from motionlab.errors import InputError
 from motionlab.generators.t2m_gpt import filter_top_k
-from motionlab.generators.tm2t.vocab import PAD
+from motionlab.generators.tm2t.vocab import PAD, MotionVocabulary
 
 __all__ = [
     "OFFICIAL_MAX_TOKENS",
@@ -48,7 +48,7 @@ OFFICIAL_TOP_K, OFFICIAL_MAX_TOKENS = 100, 49  # motion_loaders/t2m_seq2seq_mode
 
 
 @dataclass(frozen=True)
-class TextToMotionConfig:
+class TextToMotionConfig(MotionVocabulary):
     """Sizes of the GRU model.  Defaults: the official HumanML3D model (``T2M_Seq2Seq_NML1_Ear_SME0_N``);
     ``vocab_size`` and ``n_codes`` are set from the caption vocabulary and the tokenizer."""
 
@@ -60,21 +60,6 @@ class TextToMotionConfig:
     n_layers: int = 1  # stacked GRU cells of the decoder
     max_tokens: int = 55  # training positions: start + codes + end (official max_motion_len)
 
-    @property
-    def start_id(self) -> int:
-        return self.n_codes
-
-    @property
-    def end_id(self) -> int:
-        return self.n_codes + 1
-
-    @property
-    def pad_id(self) -> int:
-        return self.n_codes + 2
-
-    @property
-    def motion_vocab(self) -> int:
-        return self.n_codes + 3
 
     def __post_init__(self):
         for name in ("n_codes", "word_dim", "text_hidden", "motion_hidden", "n_layers"):

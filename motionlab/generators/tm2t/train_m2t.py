@@ -121,6 +121,19 @@ def load_pairs(run, data_dir: Path, split: str, vocab: CaptionVocabulary | None,
     return pairs, vocab
 
 
+def train_val_pairs(run, data_dir: Path, recipe, n_codes: int
+                    ) -> tuple[TokenCaptionPairs, TokenCaptionPairs, CaptionVocabulary]:
+    """The training and validation pairs of a TM2T recipe (either direction: both have ``vocab_form``,
+    ``min_word_count``, ``drop_prob``, ``max_words``, ``subclips`` and the model's ``max_tokens``), with the
+    vocabulary of the training captions."""
+    common = dict(n_codes=n_codes, max_codes=recipe.model.max_tokens - 2, subclips=recipe.subclips,
+                  max_words=recipe.max_words)
+    train_set, vocab = load_pairs(run, data_dir, "train", None, form=recipe.vocab_form,
+                                  min_count=recipe.min_word_count, drop_prob=recipe.drop_prob, **common)
+    val_set, _ = load_pairs(run, data_dir, "val", vocab, **common)
+    return train_set, val_set, vocab
+
+
 def _key(recipe: MotionToTextRecipe, tokenizer) -> dict:
     return {"m2t": recipe.key(), "tokenizer": tokenizer.key()}
 
@@ -158,11 +171,7 @@ def get_motion_to_text(data_dir: str | Path, recipe: MotionToTextRecipe, tokeniz
 
     def build(work):
         say = print if verbose else (lambda *_: None)
-        common = dict(n_codes=n_codes, max_codes=recipe.model.max_tokens - 2, subclips=recipe.subclips,
-                      max_words=recipe.max_words)
-        train_set, vocab = load_pairs(run, data_dir, "train", None, form=recipe.vocab_form,
-                                      min_count=recipe.min_word_count, drop_prob=recipe.drop_prob, **common)
-        val_set, _ = load_pairs(run, data_dir, "val", vocab, **common)
+        train_set, val_set, vocab = train_val_pairs(run, data_dir, recipe, n_codes)
         cfg_model = replace(recipe.model, n_codes=n_codes, vocab_size=len(vocab))
         cfg = recipe.train
         if not cfg.eval_every:

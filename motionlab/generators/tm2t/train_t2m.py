@@ -226,7 +226,7 @@ def get_text_to_motion(data_dir: str | Path, recipe: TextToMotionRecipe, tokeniz
     """
     from motionlab import checkpoints
     from motionlab.data.paths import dataset_label
-    from motionlab.generators.tm2t.train_m2t import get_motion_to_text, load_pairs
+    from motionlab.generators.tm2t.train_m2t import get_motion_to_text, train_val_pairs
     from motionlab.runtime import load_or_train, resolve_device
     from motionlab.tokenizers.train import get_tokenizer_run
 
@@ -239,11 +239,7 @@ def get_text_to_motion(data_dir: str | Path, recipe: TextToMotionRecipe, tokeniz
 
     def build(work):
         say = print if verbose else (lambda *_: None)
-        common = dict(n_codes=n_codes, max_codes=recipe.model.max_tokens - 2, subclips=recipe.subclips,
-                      max_words=recipe.max_words)
-        train_set, vocab = load_pairs(run, data_dir, "train", None, form=recipe.vocab_form,
-                                      min_count=recipe.min_word_count, drop_prob=recipe.drop_prob, **common)
-        val_set, _ = load_pairs(run, data_dir, "val", vocab, **common)
+        train_set, val_set, vocab = train_val_pairs(run, data_dir, recipe, n_codes)
         m2t = None
         if recipe.inverse_alignment:
             m2t_run = get_motion_to_text(data_dir, captioner, tokenizer, dev, verbose=verbose)

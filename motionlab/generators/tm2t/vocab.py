@@ -31,6 +31,7 @@ from motionlab.errors import InputError
 __all__ = [
     "EOS",
     "FORMS",
+    "MotionVocabulary",
     "MAX_WORDS",
     "PAD",
     "SOS",
@@ -43,6 +44,30 @@ __all__ = [
 ]
 
 PAD, SOS, EOS, UNK = 0, 1, 2, 3  # fixed ids of the special words
+
+
+class MotionVocabulary:
+    """The motion language's ids, for config dataclasses with an ``n_codes`` field: the codes, then start,
+    end and pad (TM2T's 1024 codes: 1024, 1025, 1026)."""
+
+    n_codes: int
+
+    @property
+    def start_id(self) -> int:
+        return self.n_codes
+
+    @property
+    def end_id(self) -> int:
+        return self.n_codes + 1
+
+    @property
+    def pad_id(self) -> int:
+        return self.n_codes + 2
+
+    @property
+    def motion_vocab(self) -> int:
+        """Motion vocabulary size: codes + start + end + pad."""
+        return self.n_codes + 3
 SPECIALS = ("<pad>", "<sos>", "<eos>", "<unk>")
 FORMS = ("lemma", "raw")
 MAX_WORDS = 20  # words kept per caption (official max_text_len); + sos + eos
