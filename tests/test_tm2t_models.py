@@ -284,3 +284,18 @@ def test_lab_checks_pass_references_and_catch_mistakes():
         lab.check_beam_step(per_beam)
     with pytest.raises(LabCheckFailed, match="straight-through"):
         lab.check_hard_gumbel(lambda logits, g, tau: F.one_hot((logits + g).argmax(-1), logits.shape[-1]).float())
+
+
+def test_weights_are_chosen_among_evaluations_made_after_the_inverse_step_started():
+    from motionlab.generators.tm2t.train_t2m import TextToMotionRecipe, train_text_to_motion
+
+    recipe = TextToMotionRecipe(model=T2M, train=TrainConfig(steps=6, lr=1e-3, batch_size=2, eval_every=2,
+                                                             log_every=2, best_metric="val_loss"),
+                                inverse_alignment=True, inverse_from_step=3, tf_decay_steps=4)
+    fake_losses = {2: 0.5, 4: 2.0, 6: 1.0}  # the pre-inverse weights (step 2) look best by the token loss
+    result = train_text_to_motion(_t2m(), lambda step: _batch(), recipe, captioner=_m2t(),
+                                  eval_fn=lambda model, step: {"val_loss": fake_losses[step]})
+    assert [e["step"] for e in result.evals] == [2, 4, 6] and result.best["step"] == 6
+    without = train_text_to_motion(_t2m(), lambda step: _batch(), recipe.replace(inverse_alignment=False),
+                                   eval_fn=lambda model, step: {"val_loss": fake_losses[step]})
+    assert without.best["step"] == 2

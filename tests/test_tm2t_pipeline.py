@@ -52,6 +52,8 @@ def test_tm2t_trains_both_models_then_loads_them(tiny_dataset, isolated_cache, c
     assert [h["step"] for h in history] == [4, 8, 12]
     assert "inverse_ce" not in history[0] and "inverse_ce" in history[-1]  # the inverse step starts at step 6
     assert history[0]["tf_ratio"] > history[-1]["tf_ratio"] == pytest.approx(0.1)
+    assert [e["step"] for e in pipe.info["evals"]] == [6, 12]
+    assert pipe.info["best"]["step"] == 12, pipe.info["evals"]  # step-6 weights never saw the inverse step
 
     out = pipe.generate(["a person starts to walk", "someone does a jump"])
     assert [f.shape[1] for f in out.features] == [263, 263]

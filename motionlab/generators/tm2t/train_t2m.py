@@ -130,7 +130,8 @@ def train_text_to_motion(model: TextToMotion, batch_fn, recipe: TextToMotionReci
                          device="cpu", eval_fn=None, verbose: bool = False) -> TrainResult:
     """Train ``model`` for ``recipe.train.steps`` steps: a token step, then (inverse alignment, from
     ``inverse_from_step``) an inverse step with the same optimiser.  ``eval_fn(model, step)`` runs every
-    ``eval_every`` steps and at the end; with ``best_metric`` the model ends with its best weights."""
+    ``eval_every`` steps and at the end; with ``best_metric`` the model ends with its best weights (with
+    inverse alignment: the best of the evaluations made once the inverse step had started)."""
     from motionlab.progress import Reporter, progress_enabled
     from motionlab.runtime import resolve_device, rng, seed_everything
     from motionlab.training import make_optimizer, training_step
@@ -170,7 +171,10 @@ def train_text_to_motion(model: TextToMotion, batch_fn, recipe: TextToMotionReci
             model.train()
             evals.append(evaluation)
             key = cfg.best_metric
-            if key is not None and (best is None or (evaluation[key] < best[key]) == (cfg.best_mode == "min")):
+            # with inverse alignment only models that had it compete: the token loss alone favours earlier ones
+            eligible = not recipe.inverse_alignment or step >= recipe.inverse_from_step
+            better = key is not None and (best is None or (evaluation[key] < best[key]) == (cfg.best_mode == "min"))
+            if eligible and better:
                 best = evaluation
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         reporter.update(done, log, evaluation)
