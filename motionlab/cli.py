@@ -8,10 +8,12 @@
     motionlab data check DIR                         validate a dataset folder and print its statistics
     motionlab data convert JOINTS_DIR OUT [--force]  turn (T, 22, 3) joint arrays + captions into a dataset
     motionlab data import-bvh FOLDER OUT [--mapping cmu]   BVH motion capture -> a dataset folder
-    motionlab generate "a person waves" --model t2m-gpt|momask|tm2t --out wave.html [--seconds S] [--format bvh]
+    motionlab generate "a person waves" --model t2m-gpt --out wave.html [--seconds S] [--format bvh]
+                     (--model momask | tm2t | motiongpt | all: every model side by side)
     motionlab edit MOTION.npy "a person jumps" --frames 40:80 --out edited.html   MoMask inpainting
-    motionlab caption MOTION.npy [--beam 2 | --sample]   TM2T captions for a motion (features or joints)
-    motionlab compare --models t2m-gpt momask tm2t [--out cmp.json]   every model side by side
+    motionlab caption MOTION.npy [--model tm2t|motiongpt] [--beam 2 | --sample]   captions for a motion
+    motionlab compare --models t2m-gpt momask tm2t motiongpt [--out cmp.json]   every model side by side
+    motionlab ask "Generate a motion of about 3 seconds: a person jumps" [--motion M.npy]   MotionGPT
     motionlab export MOTION.npy --format bvh|gltf --out walk.bvh   a motion as BVH or glTF (.glb)
 
 Each sub-command is a thin layer over a library function; ``motionlab <cmd> --help`` documents it.
@@ -122,6 +124,12 @@ def _cmd_caption(args: argparse.Namespace) -> int:
     return caption_command(args)
 
 
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from motionlab.generators.motiongpt.commands import ask_command
+
+    return ask_command(args)
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from motionlab.generators.commands import compare_command
 
@@ -209,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="generate a motion from a sentence")
     gen.add_argument("text", help="the caption, e.g. \"a person waves with the left hand\"")
-    gen.add_argument("--model", default="t2m-gpt", help="t2m-gpt, momask, tm2t, or all (side by side)")
+    gen.add_argument("--model", default="t2m-gpt", help="t2m-gpt, momask, tm2t, motiongpt, or all (side by side)")
     gen.add_argument("--out", default="motion.html", help=".html animation; .npy features and joints beside it")
     gen.add_argument("--profile", default="auto")
     gen.add_argument("--data", default="synth")
@@ -236,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cap = sub.add_parser("caption", help="caption a motion with TM2T (features or joints .npy)")
     cap.add_argument("motion", help="MOTION.npy: features (T, 263|251) or joints (T, 22|21, 3)")
-    cap.add_argument("--model", default="tm2t", help="the captioner: tm2t")
+    cap.add_argument("--model", default="tm2t", help="the captioner: tm2t or motiongpt")
     cap.add_argument("--beam", type=int, default=2, help="beam width (default 2, the paper's)")
     cap.add_argument("--sample", action="store_true", help="sample from the top-k words instead of beam search")
     cap.add_argument("--top-k", dest="top_k", type=int, default=3, help="words kept when sampling (default 3)")
@@ -247,9 +255,23 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--seed", type=int, default=0)
     cap.set_defaults(func=_cmd_caption)
 
+    ask = sub.add_parser("ask", help="give MotionGPT any instruction; it answers with text or a motion")
+    ask.add_argument("instruction", help="e.g. \"Generate a motion of about 3 seconds: a person jumps\"")
+    ask.add_argument("--motion", default=None,
+                     help="MOTION.npy written into the instruction (at {motion}, else at the end)")
+    ask.add_argument("--out", default="answer.html", help=".html animation when the answer is a motion; .npy beside it")
+    ask.add_argument("--greedy", action="store_true", help="greedy decoding instead of top-k sampling")
+    ask.add_argument("--top-k", dest="top_k", type=int, default=50)
+    ask.add_argument("--max-tokens", dest="max_tokens", type=int, default=64, help="longest text answer (tokens)")
+    ask.add_argument("--profile", default="auto")
+    ask.add_argument("--data", default="synth")
+    ask.add_argument("--seed", type=int, default=0)
+    ask.add_argument("--device", default="auto")
+    ask.set_defaults(func=_cmd_ask)
+
     compare = sub.add_parser("compare", help="every text->motion model side by side: quality, size and speed")
-    compare.add_argument("--models", nargs="+", default=["t2m-gpt", "momask", "tm2t"],
-                         help="models to compare (default: t2m-gpt momask tm2t)")
+    compare.add_argument("--models", nargs="+", default=["t2m-gpt", "momask", "tm2t", "motiongpt"],
+                         help="models to compare (default: all four)")
     compare.add_argument("--out", default=None, help="also write the table: .json or .csv")
     compare.add_argument("--profile", default="auto")
     compare.add_argument("--data", default="synth")

@@ -44,6 +44,8 @@ from motionlab.generators.momask.residual_transformer import ResidualTransformer
 from motionlab.generators.momask.train_length import LengthEstimatorRecipe
 from motionlab.generators.momask.train_masked import MaskedTransformerRecipe
 from motionlab.generators.momask.train_residual import ResidualTransformerRecipe
+from motionlab.generators.motiongpt.model import MotionGPTConfig
+from motionlab.generators.motiongpt.train import MotionGPTRecipe
 from motionlab.generators.tm2t.motion_to_text import MotionToTextConfig
 from motionlab.generators.tm2t.text_to_motion import TextToMotionConfig
 from motionlab.generators.tm2t.train_m2t import MotionToTextRecipe
@@ -93,6 +95,7 @@ class Profile:
     momask_length: LengthEstimatorRecipe  # MoMask's length estimator: caption -> token count, when none is given
     tm2t_m2t: MotionToTextRecipe  # TM2T's captioner: motion tokens -> words (chapter 8)
     tm2t_t2m: TextToMotionRecipe  # TM2T's text->motion GRU, with or without inverse alignment (chapter 8)
+    motiongpt: MotionGPTRecipe  # MotionGPT: a pretrained language model with motion words (chapter 9)
     tm2t_tokenizer: TokenizerRecipe | None = None  # TM2T's tokenizer; None: the profile's `tokenizer` (chapter 3)
     sweeps: Sweeps = field(default_factory=Sweeps)
     cpu_threads: int | None = None  # torch threads on CPU (None = leave torch's default)
@@ -207,6 +210,15 @@ SMOKE = Profile(
         tf_decay_steps=100, inverse_alignment=True, inverse_from_step=100,
         ablation={"steps": 120, "tf_decay_steps": 60, "inverse_from_step": 40},
     ),
+    # MotionGPT: SmolLM2-135M cut to its first 2 blocks (35.6 M parameters, 28 M of them the token table) with
+    # LoRA, 137k trainable: ~0.28 s per step of batch 8 on 2 busy cores, ~30 s for 20 + 60 steps.  Ablation
+    # copy: full fine-tuning, to set beside its scratch twin (`.replace(backbone="scratch-truncated-2")`)
+    motiongpt=MotionGPTRecipe(
+        model=MotionGPTConfig(backbone="smollm2-truncated-2", lora=True),
+        train=TrainConfig(steps=60, lr=3e-3, batch_size=8, warmup_steps=5, log_every=10, best_metric="val_loss"),
+        pretrain_steps=20, pretrain_lr=3e-3, templates=3, val_items=64,
+        ablation={"lora": False, "lr": 1e-3, "pretrain_lr": 1e-3, "steps": 30, "pretrain_steps": 10},
+    ),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(32, 64, 128), gpt_seeds=1, gpt_replications=2),
     cpu_threads=2,
     chapter_budget_s=120,
@@ -277,6 +289,17 @@ LAPTOP = Profile(
                           eval_every=100, best_metric="val_loss"),
         tf_decay_steps=200, inverse_alignment=True, inverse_from_step=150,
         ablation={"steps": 200, "tf_decay_steps": 100, "inverse_from_step": 60},
+    ),
+    # MotionGPT: the first 6 blocks of SmolLM2 with LoRA (260k trainable), ~1 s per step (busy 2 cores): ~8 min
+    # for 150 + 300 steps.  The pretrained-vs-scratch ablation: 2 blocks, full fine-tuning, 40 + 80 steps,
+    # ~80 s per run, 3 seeds x 2 backbones ~8 min (the whole 135M model: ~7 s per step, out of reach on CPU)
+    motiongpt=MotionGPTRecipe(
+        model=MotionGPTConfig(backbone="smollm2-truncated-6", lora=True),
+        train=TrainConfig(steps=300, lr=2e-3, batch_size=8, warmup_steps=20, schedule="cosine", min_lr=2e-4,
+                          log_every=25, eval_every=100, best_metric="val_loss"),
+        pretrain_steps=150, pretrain_lr=2e-3, templates=3,
+        ablation={"backbone": "smollm2-truncated-2", "lora": False, "steps": 80, "pretrain_steps": 40, "lr": 1e-3,
+                  "pretrain_lr": 1e-3, "eval_every": 40},
     ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(128, 256, 512), gpt_seeds=3, gpt_replications=5),
     cpu_threads=2,
@@ -354,6 +377,13 @@ FULL = Profile(
         train=TrainConfig(steps=6000, lr=2e-4, batch_size=128, grad_clip=0.5, log_every=300, eval_every=1000,
                           best_metric="val_loss"),
         tf_decay_steps=2000, inverse_alignment=True, inverse_from_step=0, ablation={"steps": 2000},
+    ),
+    # MotionGPT: the whole SmolLM2-135M, full fine-tuning (not yet measured on a GPU)
+    motiongpt=MotionGPTRecipe(
+        model=MotionGPTConfig(backbone="smollm2"),
+        train=TrainConfig(steps=3000, lr=1e-4, batch_size=32, warmup_steps=100, schedule="cosine", min_lr=1e-5,
+                          log_every=100, eval_every=500, best_metric="val_loss"),
+        pretrain_steps=1500, pretrain_lr=2e-4, ablation={"steps": 750, "pretrain_steps": 375},
     ),
     sweeps=Sweeps(tokenizer_seeds=3, codebook_sizes=(256, 512, 1024), gpt_seeds=3, gpt_replications=3),
     chapter_budget_s=360,
@@ -443,6 +473,10 @@ PAPER = Profile(
     ),
     tm2t_m2t=MotionToTextRecipe(vocab_form="lemma"),
     tm2t_t2m=TextToMotionRecipe(vocab_form="lemma", inverse_alignment=True, inverse_from_step=0),
+    # MotionGPT official backbone, flan-t5-base, from weights the user has (a folder; $MOTIONLAB_T5_PATH), with
+    # the recipe's official defaults (AdamW 2e-4 pre-training, 1e-4 instructions, batch 16, 256 tokens)
+    motiongpt=MotionGPTRecipe(model=MotionGPTConfig(
+        backbone="t5:" + os.environ.get("MOTIONLAB_T5_PATH", "deps/flan-t5-base"), restrict_vocab=False)),
     sweeps=Sweeps(tokenizer_seeds=1, codebook_sizes=(256, 512, 1024), gpt_seeds=1, gpt_replications=20),
     chapter_budget_s=0,  # no budget: days
 )

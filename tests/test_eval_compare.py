@@ -103,7 +103,7 @@ def test_quality_table_has_both_length_modes_and_the_ground_truth(hml3d_sample):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["compare", "--models", "nope"], "expected some of t2m-gpt, momask, tm2t"),
+    (["compare", "--models", "nope"], "expected some of t2m-gpt, momask, tm2t, motiongpt"),
     (["compare", "--out", "table.txt"], "expected a .json or .csv"),
     (["generate", "a person walks", "--model", "all", "--samples", "2"], "one motion per model"),
     (["generate", "a person walks", "--model", "every"], "or all"),
@@ -120,9 +120,14 @@ def test_cli_rejects_bad_comparisons_before_any_work(argv, message, capsys, isol
 @pytest.mark.filterwarnings("ignore:.*shorter than the 64-frame tokenizer window")
 def test_generate_all_animates_every_model_side_by_side(tiny_dataset, isolated_cache, monkeypatch, capsys,
                                                           tmp_path):
+    from helpers.motiongpt import smollm2_tokenizer_or_skip, tiny_lm
+
     from motionlab import profiles
     from motionlab.cli import main as cli_main
 
+    lm_tokenizer = smollm2_tokenizer_or_skip()  # MotionGPT: a tiny random Llama with SmolLM2's tokenizer
+    monkeypatch.setattr("motionlab.generators.motiongpt.backbone.build_backbone",
+                        lambda name, seed=0: tiny_lm(lm_tokenizer, seed=seed))
     p = profiles.get_profile("smoke")
     vq = dict(steps=8, batch_size=4, width=16, code_dim=8, n_codes=16, log_every=4, eval_every=4, window=32)
     tokenizer = p.tokenizer.replace(**vq)
@@ -139,17 +144,21 @@ def test_generate_all_animates_every_model_side_by_side(tiny_dataset, isolated_c
                                     ff=64),
         tm2t_t2m=p.tm2t_t2m.replace(steps=6, batch_size=8, eval_every=3, tf_decay_steps=4, inverse_from_step=3,
                                     word_dim=16, text_hidden=16, motion_hidden=32),
+        motiongpt=p.motiongpt.replace(steps=4, pretrain_steps=2, batch_size=4, eval_every=2, log_every=2,
+                                      templates=2, val_items=8),
     )
     monkeypatch.setitem(profiles.PROFILES, "smoke", tiny)
     out = tmp_path / "all.html"
     assert cli_main(["generate", "a person waves", "--model", "all", "--out", str(out), "--seconds", "1",
                      "--profile", "smoke", "--data", str(tiny_dataset), "--device", "cpu"]) == 0
     said = capsys.readouterr().out
-    assert all(label in said for label in ("T2M-GPT:", "MoMask:", "TM2T:")) and out.is_file()
+    assert all(label in said for label in ("T2M-GPT:", "MoMask:", "TM2T:", "MotionGPT:")) and out.is_file()
     for name in ("t2m-gpt", "momask", "tm2t"):
         assert np.load(tmp_path / f"all.{name}.features.npy").shape == (20, 263)  # 1 s at 20 fps
+    made = np.load(tmp_path / "all.motiongpt.features.npy")  # MotionGPT reads the length in its instruction
+    assert made.shape[1] == 263 and len(made) % 4 == 0 and "MotionGPT: " in said
     page = out.read_text()
-    assert all(label in page for label in ("T2M-GPT", "MoMask", "TM2T"))
+    assert all(label in page for label in ("T2M-GPT", "MoMask", "TM2T", "MotionGPT"))
 
 
 def test_batch_rank_lab():

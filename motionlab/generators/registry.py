@@ -70,13 +70,27 @@ def _tm2t_captioner(data_dir: Path, profile, device, evaluator=None, **options):
     return get_tm2t_captioner(data_dir, tokenizer, m2t, device, **options)
 
 
+def _motiongpt(data_dir: Path, profile, device, evaluator=None):
+    from motionlab.generators.motiongpt.commands import load_motiongpt
+
+    return load_motiongpt(data_dir, profile, device, evaluator)
+
+
+def _motiongpt_captioner(data_dir: Path, profile, device, evaluator=None, **options):
+    from motionlab.generators.motiongpt.commands import load_motiongpt_captioner
+
+    return load_motiongpt_captioner(data_dir, profile, device, evaluator, **options)
+
+
 TEXT_TO_MOTION: dict[str, Entry] = {
     "t2m-gpt": Entry("T2M-GPT", _t2m_gpt),
     "momask": Entry("MoMask", _momask),
     "tm2t": Entry("TM2T", _tm2t),
+    "motiongpt": Entry("MotionGPT", _motiongpt),
 }
 MOTION_TO_TEXT: dict[str, Entry] = {
     "tm2t": Entry("TM2T", _tm2t_captioner),
+    "motiongpt": Entry("MotionGPT", _motiongpt_captioner),
 }
 
 

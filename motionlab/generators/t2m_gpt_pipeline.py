@@ -43,6 +43,23 @@ class GeneratedMotions:
         return [np.asarray(features_to_joints(f, skeleton=self.skeleton)) for f in self.features]
 
 
+def token_counts(lengths: Sequence[int], n: int, unit: int, max_tokens: int) -> np.ndarray:
+    """Frames -> token counts ``max(1, frames // unit)`` for ``n`` prompts, or a clear error (lengths that are
+    not whole numbers of frames, or outside ``1..max_tokens * unit``).  Shared by the pipelines that take
+    given lengths."""
+    frames = np.asarray(lengths)
+    if frames.ndim != 1 or len(frames) != n:
+        raise InputError(f"lengths has shape {frames.shape}: expected one length in frames per caption ({n})")
+    if not np.issubdtype(frames.dtype, np.number) or not np.all(np.isfinite(frames)) \
+            or not np.array_equal(frames, np.round(frames)):
+        raise InputError(f"lengths must be whole numbers of frames, got {frames.tolist()}")
+    top = max_tokens * unit
+    bad = [int(f) for f in frames if not 1 <= f <= top]
+    if bad:
+        raise InputError(f"lengths {bad} frames: expected 1..{top} ({max_tokens} tokens of {unit} frames)")
+    return np.maximum(frames.astype(np.int64) // unit, 1)
+
+
 class T2MGPTPipeline:
     """Captions in, motions out: text encoder -> GPT -> VQ-VAE decoder -> de-normalised features.
 

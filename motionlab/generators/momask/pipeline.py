@@ -33,7 +33,7 @@ from motionlab.generators.momask.masked_transformer import (
     MaskedTransformer,
 )
 from motionlab.generators.momask.residual_transformer import ResidualTransformer
-from motionlab.generators.t2m_gpt_pipeline import GeneratedMotions
+from motionlab.generators.t2m_gpt_pipeline import GeneratedMotions, token_counts
 
 __all__ = ["OFFICIAL_ITERATIONS", "OFFICIAL_RESIDUAL_COND_SCALE", "MoMaskPipeline", "get_momask", "momask_is_cached"]
 
@@ -147,18 +147,7 @@ class MoMaskPipeline:
 
     def token_lengths(self, lengths: Sequence[int], n: int) -> np.ndarray:
         """Frames -> token counts ``max(1, frames // unit)`` for ``n`` prompts, or a clear error."""
-        frames = np.asarray(lengths)
-        if frames.ndim != 1 or len(frames) != n:
-            raise InputError(f"lengths has shape {frames.shape}: expected one length in frames per caption ({n})")
-        if not np.issubdtype(frames.dtype, np.number) or not np.all(np.isfinite(frames)) \
-                or not np.array_equal(frames, np.round(frames)):
-            raise InputError(f"lengths must be whole numbers of frames, got {frames.tolist()}")
-        top = self.max_tokens * self.unit
-        bad = [int(f) for f in frames if not 1 <= f <= top]
-        if bad:
-            raise InputError(f"lengths {bad} frames: expected 1..{top} ({self.max_tokens} tokens of {self.unit} "
-                             "frames)")
-        return np.maximum(frames.astype(np.int64) // self.unit, 1)
+        return token_counts(lengths, n, self.unit, self.max_tokens)
 
     @torch.no_grad()
     def tokens(self, texts: Sequence[str], lengths: Sequence[int] | None = None, overlong: str = "warn"
