@@ -7,9 +7,10 @@ and rounds down, which drops a partly covered last token).  Those base-layer tok
 filled by the masked transformer; the residual layers are regenerated at the same positions only.  Every token
 outside the ranges, in every layer, is the source motion's own.
 
-The decoder is convolutional, so a changed token also moves a few decoded frames on either side of its four:
-:meth:`EditedMotion.reach` measures how far, and :func:`token_reach` measures the decoder's own reach by
-changing one token.
+The decoder is convolutional, so a changed token also moves decoded frames on either side of its four, by
+amounts that fall off with the distance: :meth:`EditedMotion.frame_change` and
+:meth:`EditedMotion.frame_distance` give both per frame, :meth:`EditedMotion.reach` how far any change above a
+tolerance goes, and :func:`token_reach` the same for one changed token.
 """
 
 from __future__ import annotations
@@ -93,15 +94,19 @@ class EditedMotion:
         """``(4n,)`` the largest absolute feature change of each decoded frame, edit against source."""
         return np.abs(self.features - self.source_features).max(axis=1)
 
+    def frame_distance(self) -> np.ndarray:
+        """``(4n,)`` each frame's distance in frames to the nearest regenerated span (0 inside one)."""
+        frames = np.arange(len(self.features))
+        distance = np.full(len(frames), np.iinfo(np.int64).max)
+        for start, stop in self.frame_spans:
+            distance = np.minimum(distance, np.maximum(start - frames, frames - (stop - 1)).clip(min=0))
+        return distance
+
     def reach(self, tol: float = 1e-4) -> int:
         """How many frames beyond the regenerated spans the decoded motion changed (largest distance to the
         nearest span of a frame whose features moved by more than ``tol``); 0: none outside."""
-        moved = self.frame_change() > tol  # (4n,)
-        frames = np.arange(len(moved))
-        distance = np.full(len(moved), np.inf)
-        for start, stop in self.frame_spans:
-            distance = np.minimum(distance, np.maximum(start - frames, frames - (stop - 1)).clip(min=0))
-        outside = moved & (distance > 0)
+        distance = self.frame_distance()
+        outside = (self.frame_change() > tol) & (distance > 0)
         return int(distance[outside].max()) if outside.any() else 0
 
     def joints(self, which: str = "edited") -> np.ndarray:
