@@ -66,11 +66,22 @@ def check_writable(page: Path, arrays: list[tuple[Path, Path]]) -> None:
         raise InputError(f"--out {str(page)!r}: cannot write into {folder} ({err.strerror or err})") from None
 
 
-def generate_command(args: argparse.Namespace) -> int:
-    """Run ``motionlab generate``; user errors raise :class:`InputError` (printed as one line by the CLI)."""
+def profile_and_device(args: argparse.Namespace):
+    """The command's profile and device, and a check that a real dataset named by ``--data`` is there before
+    anything says it will train on it (MotionLab-Synth is built on first use instead)."""
     from motionlab.data.paths import resolve_dataset
     from motionlab.profiles import get_profile
     from motionlab.runtime import resolve_device
+
+    profile, device = get_profile(args.profile), resolve_device(args.device)
+    if args.data != "synth":
+        resolve_dataset(args.data, profile, build=False)
+    return profile, device
+
+
+def generate_command(args: argparse.Namespace) -> int:
+    """Run ``motionlab generate``; user errors raise :class:`InputError` (printed as one line by the CLI)."""
+    from motionlab.data.paths import resolve_dataset
     from motionlab.text.encoders import check_prompts, get_text_encoder
 
     names = list(TEXT_TO_MOTION) if args.model == "all" else [args.model]
@@ -82,13 +93,10 @@ def generate_command(args: argparse.Namespace) -> int:
         raise InputError("--model all draws one motion per model: leave --samples at 1")
     page, arrays = output_paths(args.out, args.samples, tags=names if len(names) > 1 else None)
     check_writable(page, arrays)
-    profile = get_profile(args.profile)
     seconds = getattr(args, "seconds", None)
     if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
         raise InputError(f"--seconds {seconds}: expected a positive duration")
-    device = resolve_device(args.device)
-    if args.data != "synth":  # a real dataset must be there before anything says it will train on it
-        resolve_dataset(args.data, profile, build=False)
+    profile, device = profile_and_device(args)
     # validate the prompt before any (possibly long) training: empty, unknown-only and overlong prompts fail here
     (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
     data_dir = resolve_dataset(args.data, profile)
@@ -136,18 +144,13 @@ def edit_command(args: argparse.Namespace) -> int:
     from motionlab.data.paths import resolve_dataset
     from motionlab.generators.momask.edit import parse_frame_range
     from motionlab.io.motion_file import motion_features
-    from motionlab.profiles import get_profile
-    from motionlab.runtime import resolve_device
     from motionlab.text.encoders import check_prompts, get_text_encoder
 
     ranges = [parse_frame_range(r) for r in args.frames]
     motion, skeleton = motion_features(args.motion)
     page, arrays = output_paths(args.out, 1)
     check_writable(page, arrays)
-    profile = get_profile(args.profile)
-    device = resolve_device(args.device)
-    if args.data != "synth":
-        resolve_dataset(args.data, profile, build=False)
+    profile, device = profile_and_device(args)
     (text,) = check_prompts([args.text], encoder=get_text_encoder("minilm"), overlong="error")
     print(f"[motionlab] MoMask edit, profile {profile.name}, data {args.data}, device {device}")
     pipeline = load_text_to_motion("momask", resolve_dataset(args.data, profile), profile, device)
@@ -183,8 +186,6 @@ def caption_command(args: argparse.Namespace) -> int:
     from motionlab.data.paths import resolve_dataset
     from motionlab.generators.registry import MOTION_TO_TEXT, load_motion_to_text
     from motionlab.io.motion_file import motion_features
-    from motionlab.profiles import get_profile
-    from motionlab.runtime import resolve_device
 
     if args.model not in MOTION_TO_TEXT:
         raise InputError(f"--model {args.model!r}: expected one of {', '.join(MOTION_TO_TEXT)}")
@@ -193,10 +194,7 @@ def caption_command(args: argparse.Namespace) -> int:
     if args.samples < 1 or args.samples > 32:
         raise InputError(f"--samples {args.samples}: expected 1..32")
     features, skeleton = motion_features(args.motion)  # validate the input before any training
-    profile = get_profile(args.profile)
-    device = resolve_device(args.device)
-    if args.data != "synth":
-        resolve_dataset(args.data, profile, build=False)
+    profile, device = profile_and_device(args)
     data_dir = resolve_dataset(args.data, profile)
     mode = "sample" if args.sample else "beam"
     captioner = load_motion_to_text(args.model, data_dir, profile, device, mode=mode, beam=args.beam,
@@ -221,8 +219,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from motionlab.data.paths import resolve_dataset
     from motionlab.evaluation.compare import quality_table, quality_values, speed_table
     from motionlab.evaluation.evaluator import get_evaluator
-    from motionlab.profiles import get_profile
-    from motionlab.runtime import provenance, resolve_device, write_json
+    from motionlab.runtime import provenance, write_json
 
     unknown = [m for m in args.models if m not in TEXT_TO_MOTION]
     if unknown or not args.models:
@@ -232,8 +229,7 @@ def compare_command(args: argparse.Namespace) -> int:
         raise InputError(f"--out {args.out!r}: expected a .json or .csv file name")
     if out is not None:
         check_writable(out, [])
-    profile = get_profile(args.profile)
-    device = resolve_device(args.device)
+    profile, device = profile_and_device(args)
     data_dir = resolve_dataset(args.data, profile)
     evaluator = get_evaluator(data_dir, profile.evaluator, device)
     models = {TEXT_TO_MOTION[m].label: load_text_to_motion(m, data_dir, profile, device, evaluator)

@@ -69,11 +69,9 @@ def load_motiongpt_captioner(data_dir: Path, profile, device, evaluator=None, *,
 def ask_command(args: argparse.Namespace) -> int:
     """Run ``motionlab ask``; user errors raise :class:`InputError` (printed as one line by the CLI)."""
     from motionlab.data.paths import resolve_dataset
-    from motionlab.generators.commands import check_writable, output_paths
+    from motionlab.generators.commands import check_writable, output_paths, profile_and_device
     from motionlab.generators.motiongpt.pipeline import check_instruction
     from motionlab.io.motion_file import motion_features
-    from motionlab.profiles import get_profile
-    from motionlab.runtime import resolve_device
 
     instruction = check_instruction(args.instruction)  # validate everything before any training
     motion = None
@@ -85,10 +83,7 @@ def ask_command(args: argparse.Namespace) -> int:
         raise InputError(f"--top-k {args.top_k}: expected >= 1")
     page, arrays = output_paths(args.out, 1)
     check_writable(page, arrays)
-    profile = get_profile(args.profile)
-    device = resolve_device(args.device)
-    if args.data != "synth":
-        resolve_dataset(args.data, profile, build=False)
+    profile, device = profile_and_device(args)
     data_dir = resolve_dataset(args.data, profile)
     print(f"[motionlab] MotionGPT, profile {profile.name}, data {args.data}, device {device}")
     pipeline = load_motiongpt(data_dir, profile, device, sample=not args.greedy, top_k=args.top_k, seed=args.seed)
