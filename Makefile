@@ -1,7 +1,8 @@
 # motionlab -- the executable textbook "Motion as Tokens".
 #
 #   make book    create .venv if needed, build the default dataset, execute every chapter, build _build/html
-#   make test    create .venv if needed, then unit tests -> nbval over every chapter -> the book-build test
+#   make test    create .venv if needed, then unit tests -> nbval over every chapter -> the HTML book built
+#                from the notebooks nbval executed (each chapter runs once)
 #   make bench   run every tests/benchmarks/bench_*.py (writes results/bench_*.json)
 #   make clean   remove build outputs (_build/); `make distclean` also removes .venv, the cache and synth data
 #
@@ -103,13 +104,14 @@ test-nbval: $(STAMP)
 	@echo "[make] dataset for the $(TEST_PROFILE) profile"
 	time $(ML) data synth --profile $(TEST_PROFILE)
 	@echo "[make] chapters under nbval ($(TEST_PROFILE))"
-	rm -rf $(BUILD)/ci
+	rm -rf $(BUILD)/ci $(BUILD)/ci-executed
 	$(ML) book run --profile $(TEST_PROFILE) --prepare-only --out $(BUILD)/ci
-	time $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) -q -ra $(BUILD)/ci
+	time $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) -q -ra \
+		-p motionlab.nbval_outputs --nbval-save-to $(BUILD)/ci-executed $(BUILD)/ci
 
 test-book: $(STAMP)
-	@echo "[make] book build test ($(TEST_PROFILE): executes every chapter, then jupyter-book build -W)"
-	time $(PY) -m pytest tests/test_book.py -m book -q -ra
+	@echo "[make] book build test: jupyter-book build -W of the chapters nbval ran (executed anew if not current)"
+	time MOTIONLAB_EXECUTED=$(BUILD)/ci-executed $(PY) -m pytest tests/test_book.py -m book -q -ra
 
 # ------------------------------------------------------------------------------------------ benchmarks
 bench: $(STAMP)

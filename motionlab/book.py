@@ -295,6 +295,18 @@ def _print_summary(timings: list[tuple[str, str, float]], failures: list[Chapter
 
 
 # ------------------------------------------------------------------------------------------ building
+def outdated_chapters(executed_dir: str | Path, root: str | Path | None = None) -> list[str]:
+    """The chapters whose executed copy in ``executed_dir`` is missing or older than the chapter itself:
+    empty when the folder can be built as it is (``make test`` builds the book from nbval's run)."""
+    executed = Path(executed_dir)
+    outdated = []
+    for chapter in chapters(root):
+        copy = executed / chapter.name
+        if not copy.is_file() or copy.stat().st_mtime < chapter.stat().st_mtime:
+            outdated.append(chapter.stem)
+    return outdated
+
+
 def stage_book(executed_dir: str | Path, stage: str | Path, root: str | Path | None = None) -> Path:
     """Assemble a buildable book in ``stage``: config, toc, the non-notebook files of ``book/``, the
     executed chapters (checked for errors, injected cell tagged ``remove-cell``) and ``_static`` with
