@@ -101,6 +101,17 @@ def test_quality_table_has_both_length_modes_and_the_ground_truth(hml3d_sample):
     with pytest.raises(InputError, match="no models"):
         quality_values({}, Embedder(), split, spec)
 
+    calls = []
+
+    def counted(captions, lengths=None):
+        calls.append(len(captions))
+        return copy(captions, lengths)
+    mm_spec = ProtocolOptions(replications=1, batch_size=4, diversity_pairs=4, mm_texts=2, mm_samples=3, mm_pairs=2)
+    mm = quality_table(quality_values({"copy": counted}, Embedder(), split, mm_spec))
+    measured = mm[(mm.model == "copy") & (mm.metric == "multimodality")]
+    assert list(measured["lengths"]) == ["gt"]  # only with given lengths, by default
+    assert sorted(calls) == [2 * 3, 8, 8]  # one pass per mode, one multimodality draw
+
 
 @pytest.mark.parametrize("argv, message", [
     (["compare", "--models", "nope"], "expected some of t2m-gpt, momask, tm2t, motiongpt"),

@@ -37,10 +37,15 @@ def generator_parameters(pipeline: Any) -> dict[str, int]:
 
 
 def quality_values(models: Mapping[str, Any], evaluator, split, spec, *, seed: int = 0,
-                   length_modes: Sequence[str] = ("gt", "model"), ground_truth=None, **options) -> pd.DataFrame:
+                   length_modes: Sequence[str] = ("gt", "model"), multimodality_modes: Sequence[str] = ("gt",),
+                   ground_truth=None, **options) -> pd.DataFrame:
     """The protocol for every model under each length mode, one row per replication: columns ``model``,
     ``lengths``, ``replication``, ``metric``, ``value`` (the ground-truth row once per mode).  The claims of
-    chapter 10 test differences on these per-replication values; :func:`quality_table` summarises them."""
+    chapter 10 test differences on these per-replication values; :func:`quality_table` summarises them.
+
+    MultiModality (``mm_samples`` more motions per chosen caption) is measured only under
+    ``multimodality_modes`` (NaN elsewhere): with given lengths it is the spread of motions of one caption and
+    one length; with a model's own lengths it would also count the spread of the lengths, at the same cost."""
     from motionlab.evaluation.protocol import build_ground_truth, evaluate
 
     if not models:
@@ -48,8 +53,9 @@ def quality_values(models: Mapping[str, Any], evaluator, split, spec, *, seed: i
     bank = ground_truth or build_ground_truth(evaluator, split.features, split.captions)
     frames = []
     for mode in length_modes:
+        mode_options = options if mode in multimodality_modes else {**options, "multimodality": False}
         result = evaluate(dict(models), evaluator, split, spec, lengths=mode, seed=seed, ground_truth=bank,
-                          **options)
+                          **mode_options)
         frames.append(result.values.assign(lengths=mode))
     return pd.concat(frames, ignore_index=True)[["model", "lengths", "replication", "metric", "value"]]
 
