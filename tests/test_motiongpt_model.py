@@ -110,11 +110,16 @@ def test_restricted_output_vocabulary_covers_every_answer(model):
     assert all(isinstance(t, str) for t in texts) and len(ids) == 2
 
 
-def test_cached_generation_matches_full_recomputation(model):
-    """Greedy decoding with the KV cache and left padding equals recomputing the whole sequence each step."""
+@pytest.mark.parametrize("lora", [False, True])
+def test_cached_generation_matches_full_recomputation(lm_tokenizer, lora):
+    """Greedy decoding with the KV cache, left padding and only the motion rows of the output layer equals
+    recomputing the whole sequence with the whole output layer each step."""
+    config = MotionGPTConfig(backbone="smollm2-truncated-2", restrict_vocab=True, lora=lora)
+    model = build_motiongpt(config, N_CODES, CAPTIONS, backbone=tiny_lm(lm_tokenizer)).eval()
     with torch.no_grad():  # distinct motion rows: mean-initialised ones tie, and ties break on round-off
         torch.manual_seed(1)
-        model.lm.get_input_embeddings().weight[model.vocab.first_id:].normal_()
+        rows = model.motion_rows if lora else model.lm.get_input_embeddings().weight[model.vocab.first_id:]
+        rows.normal_()
     prompts = ["Generate a motion: a person walks forward", "Show me how a person moves when jumping"]
     fast = model.generate(prompts, motion=True, max_new_tokens=6)
     for prompt, text in zip(prompts, fast):

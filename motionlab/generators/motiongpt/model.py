@@ -268,7 +268,10 @@ class MotionGPT(nn.Module):
             max_new_tokens = max(int(max(n_codes)) + 1, 1)
         out_mask = self._output_mask(motion, text_only)  # (V,)
         end_id, stop = self.vocab.token_id(self.vocab.end), torch.as_tensor(self.stop_ids, device=self.device)
-        step = self._decoder_only_steps(rows) if self.decoder_only else self._seq2seq_steps(rows, motion)
+        if self.decoder_only:  # a motion answer scores only its codes and end word
+            step = self._decoder_only_steps(rows, torch.nonzero(out_mask == 0).flatten() if motion else None)
+        else:
+            step = self._seq2seq_steps(rows, motion)
         B = len(rows)
         written = torch.zeros(B, dtype=torch.long, device=self.device)  # codes written per row
         done = torch.zeros(B, dtype=torch.bool, device=self.device)
@@ -311,18 +314,33 @@ class MotionGPT(nn.Module):
         probs = logits.softmax(-1)  # (B, V)
         return torch.multinomial(probs.cpu(), 1, generator=generator).flatten().to(logits.device)
 
-    def _decoder_only_steps(self, rows: list[list[int]]):
+    def _decoder_only_steps(self, rows: list[list[int]], columns: torch.Tensor | None = None):
         """Coroutine: yields next-token logits ``(B, V)``, receives the chosen tokens ``(B,)``.  Prompts are
-        left-padded; positions count real tokens only."""
-        lm, dev = self.lm, self.device
+        left-padded; positions count real tokens only.  With ``columns`` (the ids that may be written) only
+        those rows of the output layer are computed and the rest score -inf: a motion answer needs ~500 of
+        SmolLM2's ~50k rows, which are over half of a truncated model's work per token."""
+        dev = self.device
         width = max(len(r) for r in rows)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=dev)  # (B, T)
         mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=dev)  # (B, T)
         pos = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
-        out = lm(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
+        if columns is None:
+            lm, first = self.lm, {"logits_to_keep": 1}
+        else:
+            lm, first = self._base().model, {}  # the transformer without its output layer
+            head = self._head_rows(columns)  # (A, C)
+            n_vocab = self._base().get_output_embeddings().weight.shape[0]
+
+        def scores(out) -> torch.Tensor:  # (B, V)
+            if columns is None:
+                return out.logits[:, -1]
+            logits = torch.full((len(rows), n_vocab), float("-inf"), device=dev)
+            logits[:, columns] = out.last_hidden_state[:, -1] @ head.T  # (B, A)
+            return logits
+        out = lm(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **first)
         while True:
-            nxt = yield out.logits[:, -1]  # (B, V)
+            nxt = yield scores(out)  # (B, V)
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (B, T + 1)
             pos = pos[:, -1:] + 1  # (B, 1)
             out = lm(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, use_cache=True,
