@@ -268,8 +268,10 @@ class MotionGPT(nn.Module):
             max_new_tokens = max(int(max(n_codes)) + 1, 1)
         out_mask = self._output_mask(motion, text_only)  # (V,)
         end_id, stop = self.vocab.token_id(self.vocab.end), torch.as_tensor(self.stop_ids, device=self.device)
-        if self.decoder_only:  # a motion answer scores only its codes and end word
-            step = self._decoder_only_steps(rows, torch.nonzero(out_mask == 0).flatten() if motion else None)
+        # a motion answer may write ~500 of ~50k ids: score and sample among those only (the rest are -inf)
+        writable = torch.nonzero(out_mask == 0).flatten() if motion else None  # (A,)
+        if self.decoder_only:
+            step = self._decoder_only_steps(rows, writable)
         else:
             step = self._seq2seq_steps(rows, motion)
         B = len(rows)
@@ -289,7 +291,10 @@ class MotionGPT(nn.Module):
                 full = written >= forced
                 logits[full] = float("-inf")
                 logits[full, end_id] = 0.0
-            nxt = self._pick(logits, sample, top_k, temperature, generator)  # (B,)
+            if writable is None:
+                nxt = self._pick(logits, sample, top_k, temperature, generator)  # (B,)
+            else:
+                nxt = writable[self._pick(logits[:, writable], sample, top_k, temperature, generator)]
             for i in torch.nonzero(~done).flatten().tolist():
                 out[i].append(int(nxt[i]))
             written += (~done & (nxt != end_id)).long()
