@@ -322,8 +322,8 @@ class MotionGPT(nn.Module):
     def _decoder_only_steps(self, rows: list[list[int]], columns: torch.Tensor | None = None):
         """Coroutine: yields next-token logits ``(B, V)``, receives the chosen tokens ``(B,)``.  Prompts are
         left-padded; positions count real tokens only.  With ``columns`` (the ids that may be written) only
-        those rows of the output layer are computed and the rest score -inf: a motion answer needs ~500 of
-        SmolLM2's ~50k rows, which are over half of a truncated model's work per token."""
+        those rows of the output layer are computed and the rest score -inf (a motion answer needs ~500 of
+        SmolLM2's ~50k rows)."""
         dev = self.device
         width = max(len(r) for r in rows)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
