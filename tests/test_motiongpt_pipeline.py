@@ -63,6 +63,9 @@ def test_motiongpt_trains_both_stages_then_loads(tiny_dataset, isolated_cache, t
     assert run.info["pretrain"]["history"][-1]["step"] == 4 and "evals" in run.info["pretrain"]
     assert [e["step"] for e in run.info["instruct"]["evals"]] == [3, 6]
     assert all(np.isfinite(h["loss"]) for h in run.info["instruct"]["history"])
+    # LoRA is merged on saving: what was trained is kept in the run's info, also when loaded from the cache
+    again = get_motiongpt(tiny_dataset, recipe, tokenizer, "cpu")
+    assert 0 < again.info["trained_params"] == run.info["trained_params"] < again.model.num_params() // 10
 
     pipe = run.pipeline(seed=0)
     gen = pipe.generate(["a person starts to walk", "someone does a jump"])

@@ -306,7 +306,9 @@ def get_motiongpt(data_dir: str | Path, recipe: MotionGPTRecipe, tokenizer, devi
         say(f"[motiongpt] backbone {recipe.model.backbone}{' + LoRA' if recipe.model.lora else ''}: "
             f"{model.num_params():,} params ({model.num_params(trainable=True):,} trainable), {n_codes} + 3 motion "
             f"words, output softmax over {len(model.allowed) or 'all'} words")
-        info: dict = {"data": data_dir.name, "seed": seed, "n_codes": n_codes}
+        # saving merges LoRA into the weights, so a model loaded from the cache no longer knows what was trained
+        info: dict = {"data": data_dir.name, "seed": seed, "n_codes": n_codes,
+                      "trained_params": model.num_params(trainable=True)}
         pad = model.tokenizer.pad_token_id or 0
 
         def collate(items):
